@@ -1,0 +1,31 @@
+import ArgumentParser
+
+/// `clawgate`: the gateway and the commands that talk to it.
+public struct ClawgateCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "clawgate",
+        abstract: "Clawgate — an OpenClaw gateway and multi-agent coordination hub.",
+        version: "0.1.0",
+        subcommands: [GatewayCommand.self, DevicesCommand.self],
+        defaultSubcommand: GatewayCommand.self
+    )
+
+    public init() {}
+}
+
+struct GatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway",
+        abstract: "Run the gateway or query a running one.",
+        subcommands: [RunCommand.self, StatusCommand.self, HealthCommand.self, ProbeCommand.self, CallCommand.self],
+        defaultSubcommand: RunCommand.self
+    )
+}
+
+struct DevicesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "devices",
+        abstract: "List, approve and reject device pairing requests.",
+        subcommands: [DevicesListCommand.self, DevicesApproveCommand.self, DevicesRejectCommand.self, DevicesRemoveCommand.self]
+    )
+}

@@ -1,0 +1,49 @@
+import Foundation
+import NIOCore
+
+/// A client's IP address in canonical form: IPv4-mapped IPv6 (`::ffff:1.2.3.4`) becomes plain
+/// IPv4, so one client cannot dodge the rate limiter by switching notation.
+public struct ClientAddress: Sendable, Hashable, CustomStringConvertible {
+    public let ip: String
+    public let isLoopback: Bool
+
+    public init?(ip rawIP: String) {
+        var text = rawIP.trimmingCharacters(in: .whitespaces)
+        if text.hasPrefix("[") && text.hasSuffix("]") { text = String(text.dropFirst().dropLast()) }
+        if let zone = text.firstIndex(of: "%") { text = String(text[..<zone]) }
+        let lower = text.lowercased()
+        if lower.hasPrefix("::ffff:"), Self.isIPv4(String(lower.dropFirst(7))) {
+            text = String(lower.dropFirst(7))
+        }
+        if Self.isIPv4(text) {
+            self.ip = text
+            self.isLoopback = text.hasPrefix("127.")
+        } else if let canonical = Self.canonicalIPv6(lower) {
+            self.ip = canonical
+            self.isLoopback = canonical == "::1"
+        } else {
+            return nil
+        }
+    }
+
+    public init?(_ socketAddress: SocketAddress?) {
+        guard let ip = socketAddress?.ipAddress else { return nil }
+        self.init(ip: ip)
+    }
+
+    public var description: String { ip }
+
+    static func isIPv4(_ text: String) -> Bool {
+        var address = in_addr()
+        return inet_pton(AF_INET, text, &address) == 1
+    }
+
+    static func canonicalIPv6(_ text: String) -> String? {
+        var address = in6_addr()
+        guard inet_pton(AF_INET6, text, &address) == 1 else { return nil }
+        var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+        guard inet_ntop(AF_INET6, &address, &buffer, socklen_t(buffer.count)) != nil else { return nil }
+        let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

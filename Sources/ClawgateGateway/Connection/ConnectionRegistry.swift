@@ -1,0 +1,108 @@
+import ClawgateProtocol
+import Foundation
+import Logging
+import NIOCore
+import Synchronization
+
+/// All open connections: pending ones (before `connect`) and authenticated ones.
+///
+/// Broadcasts encode the event once and fan the bytes out to every connection allowed to see it.
+public final class ConnectionRegistry: Sendable {
+    private struct State {
+        var pending: [String: OutboundQueue] = [:]
+        var connections: [String: ConnectionHandle] = [:]
+        var accepting = true
+    }
+
+    private let state = Mutex(State())
+    let maxPending: Int
+    let logger: Logger
+
+    init(maxPending: Int, logger: Logger) {
+        self.maxPending = maxPending
+        self.logger = logger
+    }
+
+    enum AdmitResult {
+        case admitted
+        case tooManyPending
+        case shuttingDown
+    }
+
+    func admitPending(connId: String, queue: OutboundQueue) -> AdmitResult {
+        state.withLock { state in
+            guard state.accepting else { return .shuttingDown }
+            guard state.pending.count < maxPending else { return .tooManyPending }
+            state.pending[connId] = queue
+            return .admitted
+        }
+    }
+
+    /// Moves a connection from pending to authenticated; false if the gateway is stopping.
+    func promote(_ handle: ConnectionHandle) -> Bool {
+        state.withLock { state in
+            state.pending[handle.connId] = nil
+            guard state.accepting else { return false }
+            state.connections[handle.connId] = handle
+            return true
+        }
+    }
+
+    /// Forgets a connection; returns its handle when it had been authenticated.
+    @discardableResult
+    func remove(connId: String) -> ConnectionHandle? {
+        state.withLock { state in
+            state.pending[connId] = nil
+            return state.connections.removeValue(forKey: connId)
+        }
+    }
+
+    var all: [ConnectionHandle] { state.withLock { Array($0.connections.values) } }
+    var pendingCount: Int { state.withLock { $0.pending.count } }
+    var isAccepting: Bool { state.withLock { $0.accepting } }
+
+    func connections(deviceId: String) -> [ConnectionHandle] {
+        state.withLock { $0.connections.values.filter { $0.deviceId == deviceId } }
+    }
+
+    /// Encodes `payload` once and queues it on every connection allowed to see it.
+    func broadcast<P: Encodable>(
+        event: String, payload: P, stateVersion: StateVersion? = nil, droppable: Bool, requiredScope: String? = nil
+    ) {
+        let payloadJSON: Data
+        do {
+            payloadJSON = try JSONCoding.encode(payload)
+        } catch {
+            logger.error("cannot encode event", metadata: ["event": "\(event)", "error": "\(error)"])
+            return
+        }
+        let prefix = FrameEncoder.eventPrefix(event: event, payloadJSON: payloadJSON, stateVersion: stateVersion)
+        for connection in all where connection.mayReceive(requiredScope: requiredScope) {
+            connection.sendEvent(prefix: prefix, droppable: droppable)
+        }
+    }
+
+    /// Stops admitting connections, tells every client why, and closes all sockets with 1012.
+    func shutdown(reason: String, restartExpectedMs: Int?, timeout: Duration) async {
+        let (connections, pending): ([ConnectionHandle], [OutboundQueue]) = state.withLock { state in
+            state.accepting = false
+            return (Array(state.connections.values), Array(state.pending.values))
+        }
+        let payload = ShutdownEvent(reason: reason, restartExpectedMs: restartExpectedMs)
+        if let payloadJSON = try? JSONCoding.encode(payload) {
+            let prefix = FrameEncoder.eventPrefix(event: GatewayEvent.shutdown, payloadJSON: payloadJSON, stateVersion: nil)
+            for connection in connections { connection.sendEvent(prefix: prefix, droppable: false) }
+        }
+        for connection in connections {
+            connection.close(code: GatewayCloseCode.serviceRestart, reason: "service restart")
+            connection.scheduleHardClose(after: .seconds(3))
+        }
+        for queue in pending { queue.close(code: GatewayCloseCode.serviceRestart, reason: "service restart") }
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while !isEmpty && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    var isEmpty: Bool { state.withLock { $0.pending.isEmpty && $0.connections.isEmpty } }
+}

@@ -1,0 +1,319 @@
+import ClawgateProtocol
+import Foundation
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOWebSocket
+import Synchronization
+
+/// Drives one WebSocket: challenge, handshake, then request dispatch, with a single writer
+/// task draining the connection's bounded outbound queue.
+struct ConnectionSession: Sendable {
+    let gateway: GatewayCore
+    let request: UpgradeRequest
+    let channel: any Channel
+
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
+        let limits = gateway.settings.limits
+        let connId = UUID().uuidString.lowercased()
+        let queue = OutboundQueue(capacity: limits.maxBufferedBytes)
+        var connectionLogger = gateway.logger
+        connectionLogger[metadataKey: "connId"] = "\(connId)"
+        let logger = connectionLogger
+
+        switch gateway.registry.admitPending(connId: connId, queue: queue) {
+        case .admitted:
+            break
+        case .tooManyPending:
+            logger.warning("refusing connection: too many unauthenticated sockets")
+            try? await outbound.close(.unknown(GatewayCloseCode.tryAgainLater), reason: "too many pending connections")
+            return
+        case .shuttingDown:
+            try? await outbound.close(.unknown(GatewayCloseCode.serviceRestart), reason: "service restart")
+            return
+        }
+
+        let nonce = UUID().uuidString.lowercased()
+        let challenge = ConnectChallenge(nonce: nonce, ts: Clock.nowMs())
+        _ = queue.enqueue(FrameEncoder.unsequencedEvent(event: GatewayEvent.connectChallenge, payloadJSON: FrameEncoder.encodeOrNull(challenge)))
+
+        let state = SessionState()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await Self.writeLoop(queue: queue, outbound: outbound, channel: channel) }
+            group.addTask {
+                try? await Task.sleep(for: .milliseconds(limits.handshakeTimeoutMs))
+                if state.handle == nil {
+                    logger.info("handshake timeout")
+                    queue.close(code: GatewayCloseCode.policyViolation, reason: "handshake timeout")
+                }
+            }
+            await readLoop(inbound: inbound, queue: queue, connId: connId, nonce: nonce, state: state, logger: logger)
+            if !queue.isClosing {
+                queue.finish()
+            }
+            // Let the writer flush what is queued (ending with the close frame), bounded in time.
+            let flushed = await Self.waitForWriter(queue: queue, timeout: .seconds(5))
+            if !flushed { queue.finish() }
+            group.cancelAll()
+        }
+        queue.finish()
+        gateway.registry.remove(connId: connId)
+        if let handle = state.handle {
+            gateway.connectionClosed(handle)
+            logger.debug("connection closed")
+        }
+    }
+
+    private static func waitForWriter(queue: OutboundQueue, timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while !queue.writerDone && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return queue.writerDone
+    }
+
+    /// Writes queued frames in order; after a close frame, gives the peer a moment to answer it
+    /// and then drops the TCP connection so a silent peer cannot hold the socket.
+    private static func writeLoop(queue: OutboundQueue, outbound: WebSocketOutboundWriter, channel: any Channel) async {
+        defer { queue.markWriterDone() }
+        while let item = await queue.next() {
+            switch item {
+            case .frame(let buffer):
+                do {
+                    try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: buffer)))
+                } catch {
+                    queue.finish()
+                    return
+                }
+            case .close(let code, let reason):
+                try? await outbound.close(WebSocketErrorCode(codeNumber: Int(code)), reason: String(reason.utf8.prefix(120)) ?? "closing")
+                queue.markWriterDone()
+                channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+                return
+            }
+        }
+    }
+
+    private func readLoop(
+        inbound: WebSocketInboundStream, queue: OutboundQueue, connId: String, nonce: String, state: SessionState,
+        logger: Logger
+    ) async {
+        let limits = gateway.settings.limits
+        var iterator = inbound.messages(maxSize: limits.maxPayloadBytes).makeAsyncIterator()
+        while !queue.isClosing {
+            let message: WebSocketMessage?
+            do {
+                message = try await iterator.next()
+            } catch {
+                logger.debug("read failed", metadata: ["error": "\(error)"])
+                return
+            }
+            guard let message, !queue.isClosing else { return }
+            let data: Data
+            switch message {
+            case .text(let text): data = Data(text.utf8)
+            case .binary(let buffer): data = Data(buffer.readableBytesView)
+            }
+            if let handle = state.handle {
+                if data.count > limits.maxPayloadBytes {
+                    handle.close(code: GatewayCloseCode.messageTooBig, reason: "payload too large")
+                    return
+                }
+                await handleFrame(data, handle: handle, logger: logger)
+            } else {
+                if data.count > limits.maxPreauthPayloadBytes {
+                    logger.info("pre-auth frame too large", metadata: ["bytes": "\(data.count)"])
+                    queue.close(code: GatewayCloseCode.messageTooBig, reason: "preauth payload too large")
+                    return
+                }
+                let handle = await handleHandshake(data, queue: queue, connId: connId, nonce: nonce, logger: logger)
+                guard let handle else { return }
+                state.handle = handle
+            }
+        }
+    }
+
+    // MARK: handshake
+
+    private func handleHandshake(_ data: Data, queue: OutboundQueue, connId: String, nonce: String, logger: Logger) async -> ConnectionHandle? {
+        func reject(id: String?, _ error: ErrorShape, close code: UInt16) -> ConnectionHandle? {
+            if let id { _ = queue.enqueue(FrameEncoder.error(id: id, error)) }
+            queue.close(code: code, reason: error.message)
+            return nil
+        }
+        let value: JSONValue
+        do {
+            value = try JSONCoding.decode(JSONValue.self, from: data)
+        } catch {
+            queue.close(code: GatewayCloseCode.policyViolation, reason: "invalid handshake: frame is not valid JSON")
+            return nil
+        }
+        guard case .success(.request(let frame)) = GatewayFrame.parse(value) else {
+            queue.close(code: GatewayCloseCode.policyViolation, reason: "invalid request frame")
+            return nil
+        }
+        guard frame.method == "connect" else {
+            return reject(
+                id: frame.id,
+                ErrorShape(code: ErrorCode.invalidRequest, message: "invalid handshake: first request must be connect"),
+                close: GatewayCloseCode.policyViolation
+            )
+        }
+        let params: ConnectParams
+        do {
+            guard case .object = frame.params else {
+                throw DecodingError.typeMismatch(
+                    [String: JSONValue].self, .init(codingPath: [], debugDescription: "params must be an object")
+                )
+            }
+            params = try JSONCoding.decode(ConnectParams.self, from: frame.params ?? .null)
+        } catch {
+            return reject(
+                id: frame.id,
+                ErrorShape(code: ErrorCode.invalidRequest, message: "invalid connect params: \(JSONCoding.describe(error))"),
+                close: GatewayCloseCode.policyViolation
+            )
+        }
+
+        let authorizer = HandshakeAuthorizer(gateway: gateway)
+        switch await authorizer.authorize(params, request: request, nonce: nonce) {
+        case .failure(let rejection):
+            return reject(id: frame.id, rejection.error, close: rejection.closeCode)
+        case .success(let admission):
+            let remoteIP = request.clientAddress(trustedProxies: gateway.settings.trustedProxies)?.ip
+            let handle = ConnectionHandle(
+                connId: connId, role: admission.role, scopes: Set(admission.scopes), caps: Set(admission.caps),
+                clientId: admission.client.id, clientMode: admission.client.mode, deviceId: admission.deviceId,
+                protocolVersion: admission.protocolVersion, remoteIP: remoteIP, connectedAtMs: Clock.nowMs(),
+                presence: presenceEntry(admission, remoteIP: remoteIP), queue: queue, channel: channel
+            )
+            guard gateway.registry.promote(handle) else {
+                return reject(
+                    id: frame.id, ErrorShape(code: ErrorCode.unavailable, message: "gateway is shutting down", retryable: true),
+                    close: GatewayCloseCode.serviceRestart
+                )
+            }
+            gateway.connectionOpened(handle)
+            let hello = helloOk(admission, connId: connId)
+            do {
+                handle.send(FrameEncoder.response(id: frame.id, payloadJSON: ByteBuffer(data: try JSONCoding.encode(hello))))
+            } catch {
+                return reject(id: frame.id, ErrorShape(code: ErrorCode.unavailable, message: "cannot encode hello-ok"), close: 1011)
+            }
+            logger.info(
+                "client connected",
+                metadata: [
+                    "client": "\(admission.client.id)", "mode": "\(admission.client.mode)", "role": "\(admission.role.rawValue)",
+                    "protocol": "\(admission.protocolVersion)", "device": "\(admission.deviceId ?? "-")",
+                ]
+            )
+            return handle
+        }
+    }
+
+    private func presenceEntry(_ admission: HandshakeAuthorizer.Admission, remoteIP: String?) -> PresenceEntry? {
+        // CLI and probe clients come and go with each command; they are not shown as present.
+        if admission.client.mode == "cli" || admission.client.mode == "probe" || admission.client.id == "cli" { return nil }
+        var entry = PresenceEntry(ts: Clock.nowMs())
+        entry.host = admission.client.displayName
+        entry.ip = remoteIP
+        entry.version = admission.client.version
+        entry.platform = admission.client.platform
+        entry.deviceFamily = admission.client.deviceFamily
+        entry.modelIdentifier = admission.client.modelIdentifier
+        entry.mode = admission.client.mode
+        entry.reason = "connect"
+        entry.deviceId = admission.deviceId
+        entry.roles = [admission.role.rawValue]
+        entry.scopes = admission.scopes
+        entry.instanceId = admission.client.instanceId
+        return entry
+    }
+
+    private func helloOk(_ admission: HandshakeAuthorizer.Admission, connId: String) -> HelloOk {
+        let limits = gateway.settings.limits
+        let admin = admission.scopes.contains(OperatorScope.admin)
+        let (health, healthVersion) = gateway.health.current
+        return HelloOk(
+            protocol: admission.protocolVersion,
+            server: .init(version: GatewaySettings.version, connId: connId, host: gateway.hostName),
+            features: .init(methods: gateway.methods.names, events: GatewayCore.advertisedEvents),
+            snapshot: Snapshot(
+                presence: gateway.presence.entries, health: health,
+                stateVersion: StateVersion(presence: gateway.presence.version, health: healthVersion),
+                uptimeMs: gateway.uptimeMs,
+                configPath: admin ? gateway.settings.paths.configPath : nil,
+                stateDir: admin ? gateway.settings.paths.stateDir : nil,
+                sessionDefaults: .init(defaultAgentId: "main", mainKey: "main", mainSessionKey: "agent:main:main", scope: "per-sender"),
+                authMode: gateway.settings.authMode.rawValue
+            ),
+            policy: .init(
+                maxPayload: limits.maxPayloadBytes, maxBufferedBytes: limits.maxBufferedBytes, tickIntervalMs: limits.tickIntervalMs
+            ),
+            auth: .init(
+                role: admission.role.rawValue, scopes: admission.scopes.sorted(), deviceToken: admission.issuedDeviceToken,
+                issuedAtMs: admission.issuedAtMs
+            )
+        )
+    }
+
+    // MARK: after the handshake
+
+    private func handleFrame(_ data: Data, handle: ConnectionHandle, logger: Logger) async {
+        let value: JSONValue
+        do {
+            value = try JSONCoding.decode(JSONValue.self, from: data)
+        } catch {
+            logger.debug("ignoring unparsable frame", metadata: ["bytes": "\(data.count)"])
+            return
+        }
+        switch GatewayFrame.parse(value) {
+        case .failure(let error):
+            handle.send(
+                FrameEncoder.error(
+                    id: error.id ?? "invalid",
+                    ErrorShape(code: ErrorCode.invalidRequest, message: "invalid request frame: \(error.message)")
+                )
+            )
+        case .success(.request(let frame)):
+            handle.send(await dispatch(frame, handle: handle, logger: logger))
+        case .success(.cancel), .success(.response), .success(.event), .success(.unknown):
+            logger.trace("ignoring client frame that is not a request")
+        }
+    }
+
+    func dispatch(_ frame: RequestFrame, handle: ConnectionHandle, logger: Logger) async -> ByteBuffer {
+        if frame.method == "connect" {
+            return FrameEncoder.error(
+                id: frame.id, ErrorShape(code: ErrorCode.invalidRequest, message: "connect is only valid as the first frame")
+            )
+        }
+        if let denial = ScopePolicy.authorize(method: frame.method, role: handle.role, scopes: handle.scopes) {
+            return FrameEncoder.error(id: frame.id, ScopePolicy.error(for: denial, protocolVersion: handle.protocolVersion))
+        }
+        guard let handler = gateway.methods.handlers[frame.method] else {
+            return FrameEncoder.error(
+                id: frame.id, ErrorShape(code: ErrorCode.invalidRequest, message: "unknown method: \(frame.method)")
+            )
+        }
+        do {
+            let payload = try await handler(frame.params, MethodContext(connection: handle, gateway: gateway))
+            return FrameEncoder.response(id: frame.id, payloadJSON: payload)
+        } catch let error as MethodError {
+            return FrameEncoder.error(id: frame.id, error.shape)
+        } catch {
+            logger.error("method failed", metadata: ["method": "\(frame.method)", "error": "\(error)"])
+            return FrameEncoder.error(id: frame.id, ErrorShape(code: ErrorCode.unavailable, message: "\(frame.method) failed: \(error)"))
+        }
+    }
+}
+
+/// Per-session state shared between the read loop and the handshake timer.
+final class SessionState: Sendable {
+    private let value = Mutex<ConnectionHandle?>(nil)
+
+    var handle: ConnectionHandle? {
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
+    }
+}

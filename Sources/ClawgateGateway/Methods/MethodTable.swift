@@ -1,0 +1,45 @@
+import ClawgateProtocol
+import Foundation
+import NIOCore
+
+/// The gateway's methods: name → handler. Authorization lives in `ScopePolicy` (one table of
+/// scopes for every known method), so adding a feature means registering handlers here.
+struct MethodTable: Sendable {
+    typealias Handler = @Sendable (JSONValue?, MethodContext) async throws -> ByteBuffer
+
+    private(set) var handlers: [String: Handler] = [:]
+
+    /// Method names as advertised in `hello-ok.features.methods`.
+    var names: [String] { handlers.keys.sorted() }
+
+    /// Registers a typed handler: params are checked against the closed field list and decoded,
+    /// the result is encoded once into the response payload.
+    mutating func register<P: MethodParams, R: Encodable & Sendable>(
+        _ name: String, _ params: P.Type, _ handler: @escaping @Sendable (P, MethodContext) async throws -> R
+    ) {
+        precondition(handlers[name] == nil, "method \(name) registered twice")
+        handlers[name] = { raw, context in
+            let decoded = try Self.decode(P.self, from: raw, method: name)
+            let result = try await handler(decoded, context)
+            return ByteBuffer(data: try JSONCoding.encode(result))
+        }
+    }
+
+    static func decode<P: MethodParams>(_ type: P.Type, from raw: JSONValue?, method: String) throws -> P {
+        let object: [String: JSONValue]
+        switch raw {
+        case .none, .some(.null): object = [:]
+        case .some(.object(let value)): object = value
+        case .some(let other):
+            throw MethodError.invalidRequest("invalid \(method) params: expected an object, got \(other.typeName)")
+        }
+        if let unknown = object.keys.sorted().first(where: { !P.fields.contains($0) }) {
+            throw MethodError.invalidRequest("invalid \(method) params: unexpected property '\(unknown)'")
+        }
+        do {
+            return try JSONCoding.decode(P.self, from: JSONValue.object(object))
+        } catch {
+            throw MethodError.invalidRequest("invalid \(method) params: \(JSONCoding.describe(error))")
+        }
+    }
+}

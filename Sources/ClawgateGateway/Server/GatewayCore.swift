@@ -1,0 +1,182 @@
+import ClawgateProtocol
+import Foundation
+import Logging
+import Synchronization
+
+/// The gateway's shared state and services, independent of the HTTP/WebSocket transport.
+public final class GatewayCore: Sendable {
+    public let settings: GatewaySettings
+    let logger: Logger
+    let registry: ConnectionRegistry
+    let pairing: PairingStore
+    let presence: PresenceTracker
+    let health: HealthMonitor
+    let rateLimiter: AuthRateLimiter
+    let methods: MethodTable
+    let startedAtMs: Int
+    let hostName: String
+    private let runtime = Mutex(Runtime())
+
+    struct Runtime {
+        var port: Int?
+        var originPolicy: OriginPolicy?
+        var ready = false
+    }
+
+    /// Events this gateway really emits (advertised in `hello-ok.features.events`).
+    static let advertisedEvents = [
+        GatewayEvent.connectChallenge, GatewayEvent.tick, GatewayEvent.presence, GatewayEvent.health,
+        GatewayEvent.shutdown, GatewayEvent.devicePairRequested, GatewayEvent.devicePairResolved,
+    ]
+
+    init(settings: GatewaySettings, logger: Logger) throws {
+        self.settings = settings
+        self.logger = logger
+        self.registry = ConnectionRegistry(maxPending: settings.limits.maxPreauthConnections, logger: logger)
+        self.pairing = try PairingStore(directory: settings.paths.devicesDir)
+        self.hostName = ProcessInfo.processInfo.hostName
+        var gatewayEntry = PresenceEntry(ts: Clock.nowMs())
+        gatewayEntry.host = hostName
+        gatewayEntry.version = GatewaySettings.version
+        gatewayEntry.platform = Self.platform
+        gatewayEntry.mode = "gateway"
+        gatewayEntry.reason = "self"
+        gatewayEntry.instanceId = "gateway"
+        self.presence = PresenceTracker(gatewayEntry: gatewayEntry)
+        self.health = HealthMonitor(stateDir: settings.paths.stateDir, heartbeatSeconds: settings.limits.tickIntervalMs / 1000)
+        self.rateLimiter = AuthRateLimiter(policy: settings.rateLimit)
+        self.startedAtMs = Clock.nowMs()
+        var table = MethodTable()
+        SystemMethods.register(into: &table)
+        DeviceMethods.register(into: &table)
+        self.methods = table
+    }
+
+    static var platform: String {
+        #if os(Linux)
+        "linux"
+        #elseif os(macOS)
+        "darwin"
+        #else
+        "unknown"
+        #endif
+    }
+
+    // MARK: runtime state
+
+    /// Called once the listener is bound: the origin allowlist depends on the effective port.
+    func serverStarted(port: Int) {
+        runtime.withLock { runtime in
+            runtime.port = port
+            runtime.originPolicy = OriginPolicy(
+                port: port, bind: settings.bind, customHost: settings.customBindHost, configured: settings.configuredOrigins
+            )
+            runtime.ready = true
+        }
+    }
+
+    func markStopping() {
+        runtime.withLock { $0.ready = false }
+    }
+
+    public var port: Int? { runtime.withLock { $0.port } }
+    var isReady: Bool { runtime.withLock { $0.ready } }
+
+    var originPolicy: OriginPolicy {
+        runtime.withLock { runtime in
+            runtime.originPolicy
+                ?? OriginPolicy(
+                    port: settings.port, bind: settings.bind, customHost: settings.customBindHost,
+                    configured: settings.configuredOrigins
+                )
+        }
+    }
+
+    var uptimeMs: Int { Clock.nowMs() - startedAtMs }
+
+    var stateVersion: StateVersion {
+        StateVersion(presence: presence.version, health: health.current.version)
+    }
+
+    // MARK: events
+
+    func broadcastTick() {
+        registry.broadcast(event: GatewayEvent.tick, payload: TickEvent(ts: Clock.nowMs()), droppable: true)
+    }
+
+    /// Rebuilds the health snapshot and pushes it to every client.
+    @discardableResult
+    func refreshHealth() -> HealthSnapshot {
+        let (snapshot, version) = health.refresh()
+        registry.broadcast(
+            event: GatewayEvent.health, payload: snapshot,
+            stateVersion: StateVersion(presence: presence.version, health: version), droppable: true
+        )
+        return snapshot
+    }
+
+    func connectionOpened(_ handle: ConnectionHandle) {
+        guard let entry = handle.presence else { return }
+        let version = presence.connect(entry, connId: handle.connId)
+        broadcastPresence(version: version)
+    }
+
+    func connectionClosed(_ handle: ConnectionHandle) {
+        guard let entry = handle.presence, let version = presence.disconnect(entry, connId: handle.connId) else { return }
+        broadcastPresence(version: version)
+    }
+
+    private func broadcastPresence(version: Int) {
+        struct PresencePayload: Encodable { let presence: [PresenceEntry] }
+        registry.broadcast(
+            event: GatewayEvent.presence, payload: PresencePayload(presence: presence.entries),
+            stateVersion: StateVersion(presence: version, health: health.current.version), droppable: true
+        )
+    }
+
+    // MARK: methods that need several parts
+
+    func status(includeSensitive: Bool) async -> StatusResult {
+        let connections = registry.all
+        let counts = await pairing.counts
+        return StatusResult(
+            ok: true, version: GatewaySettings.version, uptimeMs: uptimeMs, startedAt: startedAtMs,
+            protocol: .init(min: ProtocolVersion.minimum, max: ProtocolVersion.maximum), authMode: settings.authMode.rawValue,
+            bind: settings.bind.rawValue, port: port ?? settings.port,
+            connections: .init(
+                total: connections.count, operators: connections.filter { $0.role == .operator }.count,
+                nodes: connections.filter { $0.role == .node }.count, pending: registry.pendingCount
+            ),
+            presenceCount: presence.entries.count, pairing: .init(paired: counts.paired, pending: counts.pending),
+            agents: 0, sessions: 0,
+            stateDir: includeSensitive ? settings.paths.stateDir : nil,
+            configPath: includeSensitive ? settings.paths.configPath : nil
+        )
+    }
+
+    func decidePairing(requestId: String, approve: Bool, by caller: ConnectionHandle) async throws -> PairingResolved {
+        let now = Clock.nowMs()
+        let request: PendingPairing
+        do {
+            request = approve
+                ? try await pairing.approve(requestId: requestId, by: "operator:\(caller.deviceId ?? caller.connId)", nowMs: now)
+                : try await pairing.reject(requestId: requestId, nowMs: now)
+        } catch PairingStore.DecisionError.unknownRequest {
+            throw MethodError.invalidRequest("unknown or expired pairing request: \(requestId)")
+        }
+        let resolved = PairingResolved(
+            requestId: request.requestId, deviceId: request.deviceId, decision: approve ? "approved" : "rejected", ts: now
+        )
+        logger.notice(
+            "pairing decision",
+            metadata: [
+                "requestId": "\(request.requestId)", "deviceId": "\(request.deviceId)", "decision": "\(resolved.decision)",
+                "by": "\(caller.deviceId ?? caller.connId)",
+            ]
+        )
+        registry.broadcast(
+            event: GatewayEvent.devicePairResolved, payload: resolved, droppable: false, requiredScope: OperatorScope.pairing
+        )
+        return resolved
+    }
+}

@@ -1,0 +1,138 @@
+import ClawgateProtocol
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import UnixSignals
+
+/// The gateway process: HTTP and WebSocket on one port (one listener per bind address), plus
+/// the gateway service, run as one ServiceLifecycle group.
+public final class GatewayServer: Sendable {
+    public let core: GatewayCore
+    let logger: Logger
+
+    public init(settings: GatewaySettings, logger: Logger) throws {
+        try FileManager.default.createDirectory(
+            atPath: settings.paths.stateDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]
+        )
+        self.core = try GatewayCore(settings: settings, logger: logger)
+        self.logger = logger
+    }
+
+    /// Runs until a graceful shutdown (one of `signals`, or `triggerGracefulShutdown` on the
+    /// group) or cancellation. `onReady` receives the bound port once the primary listener is up.
+    public func run(
+        signals: [UnixSignal] = [], onReady: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws {
+        let group = try makeServiceGroup(signals: signals, onReady: onReady)
+        do {
+            try await group.run()
+        } catch {
+            throw mapStartupError(error)
+        }
+    }
+
+    /// The service group, for callers that want to trigger shutdown themselves.
+    public func makeServiceGroup(
+        signals: [UnixSignal] = [], onReady: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) throws -> ServiceGroup {
+        let settings = core.settings
+        let hosts = settings.bindHosts
+        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self, bufferingPolicy: .bufferingNewest(1))
+        let core = self.core
+        let primary = makeApplication(host: hosts[0], port: settings.port) { port in
+            core.serverStarted(port: port)
+            portContinuation.yield(port)
+            portContinuation.finish()
+            await onReady(port)
+        }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: primary)]
+        for host in hosts.dropFirst() {
+            services.append(
+                .init(
+                    service: SecondaryListener(server: self, host: host, ports: portStream),
+                    successTerminationBehavior: .ignore
+                )
+            )
+        }
+        services.append(.init(service: GatewayService(gateway: core)))
+        var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: signals, logger: logger)
+        configuration.maximumGracefulShutdownDuration = .seconds(15)
+        configuration.maximumCancellationDuration = .seconds(3)
+        return ServiceGroup(configuration: configuration)
+    }
+
+    func makeApplication(host: String, port: Int, onRunning: @escaping @Sendable (Int) async -> Void) -> some ApplicationProtocol {
+        let core = self.core
+        let limits = core.settings.limits
+        let router = GatewayHTTPRoutes.build(gateway: core)
+        let httpPaths = GatewayHTTPRoutes.paths
+        return Application(
+            router: router,
+            server: .http1WebSocketUpgrade(
+                configuration: .init(
+                    http1: .init(idleTimeout: .seconds(120)),
+                    ws: .init(
+                        maxFrameSize: limits.maxPayloadBytes, autoPing: .enabled(timePeriod: .seconds(30)),
+                        closeTimeout: .seconds(3)
+                    )
+                )
+            ) { request, channel, _ in
+                // Every path that is not an HTTP route is the gateway socket.
+                if httpPaths.contains(request.path ?? "/") { return .dontUpgrade }
+                let upgrade = UpgradeRequest(remote: ClientAddress(channel.remoteAddress), headers: request.headerFields, authority: request.authority)
+                let session = ConnectionSession(gateway: core, request: upgrade, channel: channel)
+                return .upgrade([:]) { inbound, outbound, _ in
+                    await session.run(inbound: inbound, outbound: outbound)
+                }
+            },
+            configuration: .init(address: .hostname(host, port: port), serverName: nil, reuseAddress: true),
+            onServerRunning: { channel in
+                await onRunning(channel.localAddress?.port ?? port)
+            },
+            logger: logger
+        )
+    }
+
+    func mapStartupError(_ error: any Error) -> any Error {
+        let settings = core.settings
+        let url = settings.connectURL(port: settings.port)
+        if let ioError = error as? IOError {
+            if ioError.errnoCode == EADDRINUSE { return GatewayStartupError.addressInUse(url: url) }
+            return GatewayStartupError.bindFailed(url: url, cause: "\(ioError)")
+        }
+        let text = "\(error)"
+        if text.contains("Address already in use") || text.contains("EADDRINUSE") || text.contains("errno: 98") {
+            return GatewayStartupError.addressInUse(url: url)
+        }
+        return error
+    }
+}
+
+/// A second listener (`::1` for loopback binds) on the port the primary one got.
+/// Failing to bind it is logged, not fatal: hosts without IPv6 still get a gateway.
+struct SecondaryListener: Service {
+    let server: GatewayServer
+    let host: String
+    let ports: AsyncStream<Int>
+
+    func run() async throws {
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else { return }
+        let application = server.makeApplication(host: host, port: port) { _ in }
+        do {
+            try await application.run()
+        } catch is CancellationError {
+            return
+        } catch {
+            server.logger.warning(
+                "could not also listen on \(host):\(port); continuing with the primary address",
+                metadata: ["error": "\(error)"]
+            )
+            try? await gracefulShutdown()
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import ClawgateProtocol
+import Logging
+import ServiceLifecycle
+
+/// The gateway's own background work — ticks and health refresh — and its orderly shutdown:
+/// broadcast `shutdown`, close every socket with 1012, then let the listeners stop.
+///
+/// It is the last service in the group, so ServiceLifecycle shuts it down first, while the
+/// listeners are still up to carry the close frames.
+struct GatewayService: Service {
+    let gateway: GatewayCore
+
+    func run() async throws {
+        let limits = gateway.settings.limits
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(limits.tickIntervalMs))
+                    if Task.isCancelled { break }
+                    gateway.broadcastTick()
+                }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(limits.healthRefreshMs))
+                    if Task.isCancelled { break }
+                    gateway.refreshHealth()
+                }
+            }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+        gateway.markStopping()
+        let open = gateway.registry.all.count
+        gateway.logger.info("gateway stopping", metadata: ["connections": "\(open)"])
+        await gateway.registry.shutdown(reason: "gateway stopping", restartExpectedMs: nil, timeout: .seconds(5))
+    }
+}

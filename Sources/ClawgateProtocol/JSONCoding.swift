@@ -1,0 +1,66 @@
+import Foundation
+
+/// Conversions between `JSONValue`, `Codable` types and bytes, with error messages that name the
+/// offending field, because protocol errors are read by people debugging their clients.
+public enum JSONCoding {
+    public static func encode<T: Encodable>(_ value: T, sortedKeys: Bool = false) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = sortedKeys ? [.sortedKeys, .withoutEscapingSlashes] : [.withoutEscapingSlashes]
+        return try encoder.encode(value)
+    }
+
+    public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+        try JSONDecoder().decode(type, from: data)
+    }
+
+    /// Converts any encodable value into a `JSONValue`.
+    public static func value<T: Encodable>(of encodable: T) throws -> JSONValue {
+        if let value = encodable as? JSONValue { return value }
+        return try decode(JSONValue.self, from: encode(encodable))
+    }
+
+    /// Decodes a typed value out of a `JSONValue`.
+    public static func decode<T: Decodable>(_ type: T.Type, from value: JSONValue) throws -> T {
+        try decode(type, from: encode(value))
+    }
+
+    /// Describes a decoding error as `path: problem`, e.g. `client.id: expected a string`.
+    public static func describe(_ error: any Error) -> String {
+        guard let error = error as? DecodingError else { return String(describing: error) }
+        func path(_ codingPath: [any CodingKey]) -> String {
+            let joined = codingPath.map { key in key.intValue.map { "[\($0)]" } ?? key.stringValue }
+                .joined(separator: ".")
+                .replacingOccurrences(of: ".[", with: "[")
+            return joined.isEmpty ? "<root>" : joined
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            let parent = path(context.codingPath)
+            return parent == "<root>" ? "missing required property '\(key.stringValue)'"
+                : "\(parent): missing required property '\(key.stringValue)'"
+        case .typeMismatch(let type, let context):
+            return "\(path(context.codingPath)): expected \(jsonTypeName(type))"
+        case .valueNotFound(let type, let context):
+            return "\(path(context.codingPath)): expected \(jsonTypeName(type)), got null"
+        case .dataCorrupted(let context):
+            let where_ = path(context.codingPath)
+            let detail = context.debugDescription
+            return where_ == "<root>" ? detail : "\(where_): \(detail)"
+        @unknown default:
+            return String(describing: error)
+        }
+    }
+
+    private static func jsonTypeName(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: return "a string"
+        case is Int.Type, is Double.Type, is Int64.Type: return "a number"
+        case is Bool.Type: return "a boolean"
+        default:
+            let name = String(describing: type)
+            if name.hasPrefix("Array") || name.hasPrefix("[") { return "an array" }
+            if name.hasPrefix("Dictionary") { return "an object" }
+            return "a value of type \(name)"
+        }
+    }
+}
