@@ -1,11 +1,12 @@
 import ArgumentParser
+import ClawgateGateway
 
 /// `clawgate`: the gateway and the commands that talk to it.
 public struct ClawgateCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "clawgate",
         abstract: "Clawgate — an OpenClaw gateway and multi-agent coordination hub.",
-        version: "0.1.0",
+        version: GatewaySettings.version,
         subcommands: [GatewayCommand.self, DevicesCommand.self],
         defaultSubcommand: GatewayCommand.self
     )

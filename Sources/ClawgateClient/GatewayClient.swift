@@ -15,21 +15,44 @@ public enum GatewayClient {
         _ options: GatewayClientOptions, logger: Logger = Logger(label: "clawgate.client"),
         _ body: @escaping @Sendable (GatewayConnection) async throws -> T
     ) async throws -> T {
-        let outcome = Mutex<Result<T, any Error>?>(nil)
+        let outcome = LockedBox<Result<T, any Error>?>(nil)
         var configuration = WebSocketClientConfiguration(
             maxFrameSize: options.maxFrameSize, additionalHeaders: options.headers, closeTimeout: .seconds(2)
         )
         configuration.autoPing = .disabled
-        let closeFrame: WebSocketCloseFrame?
-        do {
-            closeFrame = try await WebSocketClient.connect(url: options.url, configuration: configuration, logger: logger) {
-                inbound, outbound, _ in
-                let result = await run(options: options, inbound: inbound, outbound: outbound, body: body)
-                outcome.withLock { $0 = result }
+        let clientConfiguration = configuration
+        let handshakeDone = LockedBox(false)
+        let closeFrame: WebSocketCloseFrame? = try await withThrowingTaskGroup(of: WebSocketCloseFrame??.self) { group in
+            group.addTask {
+                do {
+                    return .some(
+                        try await WebSocketClient.connect(url: options.url, configuration: clientConfiguration, logger: logger) {
+                            inbound, outbound, _ in
+                            let result = await run(options: options, inbound: inbound, outbound: outbound) { connection in
+                                handshakeDone.withLock { $0 = true }
+                                return try await body(connection)
+                            }
+                            outcome.withLock { $0 = result }
+                        }
+                    )
+                } catch {
+                    if outcome.withLock({ $0 }) != nil { return .some(nil) }
+                    throw GatewayClientError.unreachable(url: options.url, reason: describeConnectError(error))
+                }
             }
-        } catch {
-            if let result = outcome.withLock({ $0 }) { return try result.get() }
-            throw GatewayClientError.unreachable(url: options.url, reason: describeConnectError(error))
+            // A gateway that accepts the socket but never completes the handshake must not hang us.
+            group.addTask {
+                try await Task.sleep(for: options.connectTimeout)
+                if handshakeDone.withLock({ $0 }) { return nil }
+                throw GatewayClientError.timeout("no hello-ok from \(options.url) within \(options.connectTimeout)")
+            }
+            while let next = try await group.next() {
+                if let frame = next {
+                    group.cancelAll()
+                    return frame
+                }
+            }
+            return nil
         }
         let code = closeFrame.map { UInt16(webSocketErrorCode: $0.closeCode) }
         switch outcome.withLock({ $0 }) {
@@ -166,3 +189,16 @@ public enum GatewayClient {
     }
 }
 
+
+/// A shared, lock-protected value for closures that outlive one scope.
+final class LockedBox<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+
+    init(_ value: Value) {
+        self.mutex = Mutex(value)
+    }
+
+    func withLock<R>(_ body: (inout Value) -> R) -> R {
+        mutex.withLock { body(&$0) }
+    }
+}

@@ -17,6 +17,8 @@ public struct GatewayClientOptions: Sendable {
     public var maxProtocol: Int
     /// Extra upgrade headers (e.g. `Origin` for browser-like clients).
     public var headers: HTTPFields
+    /// How long the socket may take to reach `hello-ok`.
+    public var connectTimeout: Duration
     public var requestTimeout: Duration
     public var maxFrameSize: Int
 
@@ -26,7 +28,7 @@ public struct GatewayClientOptions: Sendable {
         role: String = "operator", scopes: [String] = OperatorScope.cliDefaults, caps: [String] = [],
         device: DeviceIdentity? = nil, signatureVersion: DeviceAuthPayload.Version = .v3,
         minProtocol: Int = ProtocolVersion.minimum, maxProtocol: Int = ProtocolVersion.maximum, headers: HTTPFields = [:],
-        requestTimeout: Duration = .seconds(30), maxFrameSize: Int = 32 << 20
+        connectTimeout: Duration = .seconds(10), requestTimeout: Duration = .seconds(30), maxFrameSize: Int = 32 << 20
     ) {
         self.url = url
         self.token = token
@@ -41,6 +43,7 @@ public struct GatewayClientOptions: Sendable {
         self.minProtocol = minProtocol
         self.maxProtocol = maxProtocol
         self.headers = headers
+        self.connectTimeout = connectTimeout
         self.requestTimeout = requestTimeout
         self.maxFrameSize = maxFrameSize
     }

@@ -72,13 +72,9 @@ public enum ScopePolicy {
         case .missingScope(let scope):
             let message = "missing scope: \(scope)"
             if protocolVersion >= 4 {
-                let details = MissingScopeDetails(missingScope: scope, requiredScopes: [scope])
                 return ErrorShape(
                     code: ErrorCode.forbidden, message: message,
-                    details: .object([
-                        "code": .string(details.code), "missingScope": .string(scope),
-                        "requiredScopes": .array([.string(scope)]),
-                    ])
+                    details: ["code": "MISSING_SCOPE", "missingScope": .string(scope), "requiredScopes": [.string(scope)]]
                 )
             }
             return ErrorShape(code: ErrorCode.invalidRequest, message: message)

@@ -1,5 +1,6 @@
 import HTTPTypes
 import NIOCore
+import Foundation
 
 /// What the gateway remembers of the HTTP upgrade request: who is connecting and from where.
 struct UpgradeRequest: Sendable {
@@ -12,7 +13,7 @@ struct UpgradeRequest: Sendable {
     init(remote: ClientAddress?, headers: HTTPFields, authority: String?) {
         self.remote = remote
         self.headers = headers
-        self.origin = headers[.origin].flatMap { OriginPolicy.isBrowserOrigin($0) ? $0 : nil }
+        self.origin = headers[.origin]; FileHandle.standardError.write(Data("DEBUG origin=\(String(describing: headers[.origin])) all=\(headers)\n".utf8)).flatMap { OriginPolicy.isBrowserOrigin($0) ? $0 : nil }
         self.host = authority
     }
 

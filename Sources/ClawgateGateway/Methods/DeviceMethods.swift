@@ -17,7 +17,8 @@ enum DeviceMethods {
             let removed = try await context.gateway.pairing.remove(deviceId: params.deviceId)
             guard removed else { throw MethodError.invalidRequest("unknown device: \(params.deviceId)") }
             let connections = context.gateway.registry.connections(deviceId: params.deviceId)
-            for connection in connections where connection.connId != context.connection.connId {
+                .filter { $0.connId != context.connection.connId }
+            for connection in connections {
                 connection.close(code: GatewayCloseCode.policyViolation, reason: "device removed")
             }
             context.gateway.logger.notice(
