@@ -24,7 +24,8 @@ public struct DevicePublicKey: Sendable, Equatable {
     public init(parsing text: String) throws(DeviceKeyError) {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if trimmed.hasPrefix("-----BEGIN") {
-            let body = trimmed.split(separator: "\n")
+            // Any line break, including CRLF (a single Character in Swift, so never equal to "\n").
+            let body = trimmed.split(whereSeparator: \.isNewline)
                 .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
                 .filter { !$0.hasPrefix("-----") }
                 .joined()

@@ -12,7 +12,7 @@ import Testing
 @Suite("clawgate process")
 struct CLIProcessTests {
     static var binary: String {
-        let candidates = [
+        let candidates: [String?] = [
             ProcessInfo.processInfo.environment["CLAWGATE_BIN"],
             URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("clawgate").path,
             URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().deletingLastPathComponent()

@@ -81,7 +81,8 @@ func withDeadline<T: Sendable>(
 /// gateway (by cancellation) and deletes its state directory.
 func withGateway<T: Sendable>(
     _ configure: (inout GatewayConfig, String) throws -> Void = { _, _ in },
-    token: String = "test-token", logLevel: String? = nil, logger: Logger? = nil, timeout: Duration = .seconds(20),
+    token: String = "test-token", authMode: AuthMode? = nil, password: String? = nil, logLevel: String? = nil,
+    logger: Logger? = nil, timeout: Duration = .seconds(20),
     _ body: @escaping @Sendable (TestGateway) async throws -> T
 ) async throws -> T {
     let stateDir = try makeTempDir()
@@ -90,7 +91,10 @@ func withGateway<T: Sendable>(
     try configure(&config, stateDir)
     let settings = try GatewaySettings.resolve(
         config: config,
-        overrides: .init(port: 0, bind: .custom, customBindHost: "127.0.0.1", token: Secret(token), logLevel: logLevel),
+        overrides: .init(
+            port: 0, bind: .custom, customBindHost: "127.0.0.1", authMode: authMode, token: Secret(token),
+            password: password.map(Secret.init), logLevel: logLevel
+        ),
         paths: GatewayPaths(stateDir: stateDir), environment: [:]
     )
     let server = try GatewayServer(settings: settings, logger: logger ?? testLogger)
@@ -233,10 +237,18 @@ final class RawSession {
         throw GatewayClientError.closed(code: nil, reason: "closed before response \(id)")
     }
 
-    /// Every frame until the server closes (a dropped TCP connection also ends the list).
+    /// Why `remaining()` stopped early, if it did not end with the server's close.
+    private(set) var endError: (any Error)?
+
+    /// Every frame until the server closes (a dropped TCP connection or an undecodable frame
+    /// also ends the list, recorded in `endError`).
     func remaining() async -> [JSONValue] {
         var frames: [JSONValue] = []
-        while let frame = try? await next() { frames.append(frame) }
+        do {
+            while let frame = try await next() { frames.append(frame) }
+        } catch {
+            endError = error
+        }
         return frames
     }
 }
@@ -260,17 +272,27 @@ func withRawSocket<T: Sendable>(
     let box = OutcomeBox<T>()
     let configuration = WebSocketClientConfiguration(maxFrameSize: 1 << 20, additionalHeaders: headers, closeTimeout: .seconds(3))
     let url = gateway.url + path
-    let closeFrame = try await withDeadline(timeout, "raw socket") {
-        try await WebSocketClient.connect(url: url, configuration: configuration, logger: testLogger) { inbound, outbound, _ in
-            let session = RawSession(inbound: inbound, outbound: outbound)
-            let result: Result<T, any Error>
-            do {
-                result = .success(try await body(session))
-            } catch {
-                result = .failure(error)
+    let closeFrame: WebSocketCloseFrame?
+    do {
+        closeFrame = try await withDeadline(timeout, "raw socket") {
+            try await WebSocketClient.connect(url: url, configuration: configuration, logger: testLogger) { inbound, outbound, _ in
+                let session = RawSession(inbound: inbound, outbound: outbound)
+                let result: Result<T, any Error>
+                do {
+                    result = .success(try await body(session))
+                } catch {
+                    result = .failure(error)
+                }
+                box.value.withLock { $0 = result }
             }
-            box.value.withLock { $0 = result }
         }
+    } catch let error as TestTimeout {
+        throw error
+    } catch {
+        // The socket failed after `body` finished (e.g. the server reset the TCP connection):
+        // what `body` saw still counts, there just was no close frame.
+        guard box.value.withLock({ $0 }) != nil else { throw error }
+        closeFrame = nil
     }
     guard let result = box.value.withLock({ $0 }) else { throw TestTimeout(what: "raw socket body did not run") }
     return RawOutcome(

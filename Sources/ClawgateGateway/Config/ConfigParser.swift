@@ -214,7 +214,7 @@ public enum ConfigParser {
                 value, "gateway.limits",
                 allowed: [
                     "maxPayloadBytes", "maxBufferedBytes", "handshakeTimeoutMs", "tickIntervalMs", "healthRefreshMs",
-                    "maxPreauthConnections",
+                    "maxPreauthConnections", "slowConsumerTimeoutMs",
                 ]
             )
             var result = GatewayConfig.Limits()
@@ -224,6 +224,7 @@ public enum ConfigParser {
             result.tickIntervalMs = try int(l["tickIntervalMs"], "gateway.limits.tickIntervalMs", in: 100...3_600_000)
             result.healthRefreshMs = try int(l["healthRefreshMs"], "gateway.limits.healthRefreshMs", in: 100...3_600_000)
             result.maxPreauthConnections = try int(l["maxPreauthConnections"], "gateway.limits.maxPreauthConnections", in: 1...1_000_000)
+            result.slowConsumerTimeoutMs = try int(l["slowConsumerTimeoutMs"], "gateway.limits.slowConsumerTimeoutMs", in: 100...600_000)
             return result
         }
     }

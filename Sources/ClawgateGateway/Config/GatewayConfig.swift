@@ -69,6 +69,7 @@ public struct GatewayConfig: Sendable, Equatable {
         public var tickIntervalMs: Int?
         public var healthRefreshMs: Int?
         public var maxPreauthConnections: Int?
+        public var slowConsumerTimeoutMs: Int?
         public init() {}
     }
 

@@ -67,6 +67,9 @@ public struct GatewaySettings: Sendable {
         public var healthRefreshMs = 60_000
         /// Sockets that have not finished `connect` yet; more are refused with 1013.
         public var maxPreauthConnections = 256
+        /// How long a response may wait for room in a full outbound buffer before the client is
+        /// closed as a slow consumer.
+        public var slowConsumerTimeoutMs = 10_000
         public init() {}
     }
 
@@ -159,6 +162,7 @@ public struct GatewaySettings: Sendable {
         if let v = limits.tickIntervalMs { settings.limits.tickIntervalMs = v }
         if let v = limits.healthRefreshMs { settings.limits.healthRefreshMs = v }
         if let v = limits.maxPreauthConnections { settings.limits.maxPreauthConnections = v }
+        if let v = limits.slowConsumerTimeoutMs { settings.limits.slowConsumerTimeoutMs = v }
         if let level = overrides.logLevel ?? config.logging.level {
             guard let parsed = GatewayLogLevel(rawValue: level) else {
                 throw .configInvalid("log level: expected one of \(GatewayLogLevel.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(level)\"")

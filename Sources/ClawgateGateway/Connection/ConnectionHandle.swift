@@ -53,6 +53,16 @@ public final class ConnectionHandle: Sendable {
         return result
     }
 
+    /// Sends the answer to one of this connection's own requests: waits for room (the client's
+    /// read pace throttles its request pace) and closes it as a slow consumer only if it reads
+    /// nothing for `timeout`.
+    @discardableResult
+    func sendResponse(_ buffer: ByteBuffer, timeout: Duration) async -> OutboundQueue.EnqueueResult {
+        let result = await queue.enqueueWaiting(buffer, timeout: timeout)
+        if result == .overflow { scheduleHardClose() }
+        return result
+    }
+
     @discardableResult
     func sendEvent(prefix: ByteBuffer, droppable: Bool) -> OutboundQueue.EnqueueResult {
         let result = queue.enqueueEvent(droppable: droppable) { FrameEncoder.stamp(prefix, seq: $0) }
@@ -65,7 +75,7 @@ public final class ConnectionHandle: Sendable {
     }
 
     /// A reader that does not drain its socket would never see the close frame; cut it off.
-    func scheduleHardClose(after delay: TimeAmount = .seconds(5)) {
+    func scheduleHardClose(after delay: TimeAmount = .seconds(2)) {
         let channel = self.channel
         channel.eventLoop.scheduleTask(in: delay) { channel.close(promise: nil) }
     }

@@ -187,19 +187,32 @@ struct ConnectionSession: Sendable {
                 protocolVersion: admission.protocolVersion, remoteIP: remoteIP, connectedAtMs: Clock.nowMs(),
                 presence: presenceEntry(admission, remoteIP: remoteIP), queue: queue, channel: channel
             )
-            guard gateway.registry.promote(handle) else {
+            // hello-ok must be the first frame after the challenge, so it is queued before the
+            // connection becomes visible to broadcasts (promote) — including the presence
+            // broadcast it causes itself. Its presence is recorded first so that the hello-ok
+            // snapshot already lists it.
+            guard gateway.registry.isAccepting else {
                 return reject(
                     id: frame.id, ErrorShape(code: ErrorCode.unavailable, message: "gateway is shutting down", retryable: true),
                     close: GatewayCloseCode.serviceRestart
                 )
             }
-            gateway.connectionOpened(handle)
-            let hello = helloOk(admission, connId: connId)
+            let presenceVersion = gateway.recordPresence(of: handle)
+            let helloJSON: Data
             do {
-                handle.send(FrameEncoder.response(id: frame.id, payloadJSON: ByteBuffer(data: try JSONCoding.encode(hello))))
+                helloJSON = try JSONCoding.encode(helloOk(admission, connId: connId))
             } catch {
+                gateway.connectionClosed(handle)
                 return reject(id: frame.id, ErrorShape(code: ErrorCode.unavailable, message: "cannot encode hello-ok"), close: 1011)
             }
+            handle.send(FrameEncoder.response(id: frame.id, payloadJSON: ByteBuffer(data: helloJSON)))
+            guard gateway.registry.promote(handle) else {
+                // The gateway started stopping in between: the client got its hello, now the restart.
+                gateway.connectionClosed(handle)
+                queue.close(code: GatewayCloseCode.serviceRestart, reason: "service restart")
+                return nil
+            }
+            if let presenceVersion { gateway.announcePresence(version: presenceVersion) }
             logger.info(
                 "client connected",
                 metadata: [
@@ -267,16 +280,16 @@ struct ConnectionSession: Sendable {
             logger.debug("ignoring unparsable frame", metadata: ["bytes": "\(data.count)"])
             return
         }
+        let responseTimeout = Duration.milliseconds(gateway.settings.limits.slowConsumerTimeoutMs)
         switch GatewayFrame.parse(value) {
         case .failure(let error):
-            handle.send(
-                FrameEncoder.error(
-                    id: error.id ?? "invalid",
-                    ErrorShape(code: ErrorCode.invalidRequest, message: "invalid request frame: \(error.message)")
-                )
+            let answer = FrameEncoder.error(
+                id: error.id ?? "invalid",
+                ErrorShape(code: ErrorCode.invalidRequest, message: "invalid request frame: \(error.message)")
             )
+            await handle.sendResponse(answer, timeout: responseTimeout)
         case .success(.request(let frame)):
-            handle.send(await dispatch(frame, handle: handle, logger: logger))
+            await handle.sendResponse(await dispatch(frame, handle: handle, logger: logger), timeout: responseTimeout)
         case .success(.cancel), .success(.response), .success(.event), .success(.unknown):
             logger.trace("ignoring client frame that is not a request")
         }

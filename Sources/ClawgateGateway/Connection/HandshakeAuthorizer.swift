@@ -192,7 +192,9 @@ struct HandshakeAuthorizer: Sendable {
         case .paired(let device):
             paired = device
         case .needsApproval(let reason):
-            if directLocal && settings.autoApproveLocalPairing {
+            // Auto-approval needs the shared secret too: a device token alone never widens
+            // what its device was granted.
+            if directLocal && settings.autoApproveLocalPairing && sharedFailure == nil {
                 paired = try await gateway.pairing.autoApprove(claim, nowMs: now)
                 gateway.logger.notice(
                     "device auto-approved (loopback)", metadata: ["deviceId": "\(deviceId)", "role": "\(role.rawValue)"]
@@ -223,7 +225,7 @@ struct HandshakeAuthorizer: Sendable {
         // 9. Scopes and device token.
         var scopes = grantedRequest
         if let tokenScopes = deviceTokenScopes, sharedFailure != nil {
-            scopes = scopes.filter { tokenScopes.contains($0) }
+            scopes = scopes.filter { OperatorScope.satisfies(granted: tokenScopes, required: $0) }
         }
         var issued: String?
         var issuedAt: Int?

@@ -4,9 +4,13 @@ import Synchronization
 
 /// One connection's bounded outbound buffer, drained by a single writer task.
 ///
-/// Producers (responses, broadcasts) never wait: when the reader is slow, droppable events
-/// (ticks, presence, health) are skipped and anything else closes the socket with
-/// 1008 "slow consumer" — memory per connection is capped at `capacity` bytes.
+/// Memory per connection is capped at `capacity` bytes (one frame may exceed it when the queue
+/// is empty). Two kinds of producers:
+/// - responses come from the connection's own read loop, so they wait for room (`enqueueWaiting`):
+///   a client that pipelines requests is slowed down to the pace it reads at, like TCP would,
+///   and is cut off only when it reads nothing for the whole wait;
+/// - broadcasts never wait: when the buffer is full, droppable events (ticks, presence, health)
+///   are skipped and anything else closes the socket with 1008 "slow consumer".
 final class OutboundQueue: Sendable {
     enum Item: Sendable {
         case frame(ByteBuffer)
@@ -32,6 +36,28 @@ final class OutboundQueue: Sendable {
         var seq = 0
         var dropped = 0
         var writerDone = false
+        var spaceWaiter: CheckedContinuation<Void, Never>?
+
+        func hasRoom(for size: Int, capacity: Int) -> Bool {
+            bytes == 0 || bytes + size <= capacity
+        }
+
+        /// Hands the frame to a waiting writer (returned, to be resumed outside the lock) or queues it.
+        mutating func deliver(_ buffer: ByteBuffer) -> CheckedContinuation<Item?, Never>? {
+            if let waiter {
+                self.waiter = nil
+                return waiter
+            }
+            items.append(.frame(buffer))
+            bytes += buffer.readableBytes
+            highWaterBytes = max(highWaterBytes, bytes)
+            return nil
+        }
+
+        mutating func takeSpaceWaiter() -> CheckedContinuation<Void, Never>? {
+            defer { spaceWaiter = nil }
+            return spaceWaiter
+        }
     }
 
     let capacity: Int
@@ -52,83 +78,124 @@ final class OutboundQueue: Sendable {
     }
 
     private func enqueue(droppable: Bool, stampSeq: Bool = false, _ build: (Int) -> ByteBuffer) -> EnqueueResult {
-        let (result, resume): (EnqueueResult, (CheckedContinuation<Item?, Never>, Item)?) = state.withLock { state in
+        let (result, resume): (EnqueueResult, (CheckedContinuation<Item?, Never>, ByteBuffer)?) = state.withLock { state in
             guard !state.closing else { return (.closed, nil) }
             if stampSeq { state.seq += 1 }
             let buffer = build(state.seq)
             let size = buffer.readableBytes
-            if state.bytes + size > capacity {
+            if !state.hasRoom(for: size, capacity: capacity) {
                 if droppable {
                     state.dropped += 1
                     return (.dropped, nil)
                 }
-                // Slow consumer: free what is queued and leave only the close frame.
-                state.items.removeAll()
-                state.bytes = 0
-                state.closing = true
-                let close = Item.close(code: 1008, reason: "slow consumer")
-                if let waiter = state.waiter {
-                    state.waiter = nil
-                    return (.overflow, (waiter, close))
-                }
-                state.items.append(close)
                 return (.overflow, nil)
             }
-            let item = Item.frame(buffer)
-            if let waiter = state.waiter {
-                state.waiter = nil
-                return (.queued, (waiter, item))
-            }
-            state.items.append(item)
-            state.bytes += size
-            state.highWaterBytes = max(state.highWaterBytes, state.bytes)
-            return (.queued, nil)
+            return (.queued, state.deliver(buffer).map { ($0, buffer) })
         }
-        if let (waiter, item) = resume { waiter.resume(returning: item) }
-        return result
+        if let (waiter, buffer) = resume { waiter.resume(returning: .frame(buffer)) }
+        return result == .overflow ? overflow() : result
     }
 
-    /// Queues a close frame after everything already queued; later enqueues are refused.
-    func close(code: UInt16, reason: String) {
+    /// Queues a response, waiting up to `timeout` for the writer to make room; a reader that takes
+    /// nothing for that long is closed as a slow consumer (`.overflow`).
+    func enqueueWaiting(_ buffer: ByteBuffer, timeout: Duration) async -> EnqueueResult {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while true {
+            let (result, waiter): (EnqueueResult?, CheckedContinuation<Item?, Never>?) = state.withLock { state in
+                guard !state.closing else { return (.closed, nil) }
+                guard state.hasRoom(for: buffer.readableBytes, capacity: capacity) else { return (nil, nil) }
+                return (.queued, state.deliver(buffer))
+            }
+            if let waiter { waiter.resume(returning: .frame(buffer)) }
+            if let result { return result }
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero else { return overflow() }
+            await waitForSpace(atMost: remaining)
+        }
+    }
+
+    private func waitForSpace(atMost timeout: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let ready = self.state.withLock { state -> Bool in
+                        if state.closing || state.bytes == 0 { return true }
+                        state.spaceWaiter = continuation
+                        return false
+                    }
+                    if ready { continuation.resume() }
+                }
+            }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            // Whichever finished first, release the other.
+            state.withLock { $0.takeSpaceWaiter() }?.resume()
+            group.cancelAll()
+        }
+    }
+
+    /// Drops what is queued and leaves only the slow-consumer close frame.
+    private func overflow() -> EnqueueResult {
         let waiter: CheckedContinuation<Item?, Never>? = state.withLock { state in
             guard !state.closing else { return nil }
+            state.items.removeAll()
+            state.bytes = 0
             state.closing = true
-            let item = Item.close(code: code, reason: reason)
             if let waiter = state.waiter {
                 state.waiter = nil
                 return waiter
             }
-            state.items.append(item)
+            state.items.append(.close(code: 1008, reason: "slow consumer"))
             return nil
         }
+        waiter?.resume(returning: .close(code: 1008, reason: "slow consumer"))
+        return .overflow
+    }
+
+    /// Queues a close frame after everything already queued; later enqueues are refused.
+    func close(code: UInt16, reason: String) {
+        let (waiter, spaceWaiter): (CheckedContinuation<Item?, Never>?, CheckedContinuation<Void, Never>?) = state.withLock { state in
+            guard !state.closing else { return (nil, nil) }
+            state.closing = true
+            let item = Item.close(code: code, reason: reason)
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return (waiter, state.takeSpaceWaiter())
+            }
+            state.items.append(item)
+            return (nil, state.takeSpaceWaiter())
+        }
+        spaceWaiter?.resume()
         waiter?.resume(returning: .close(code: code, reason: reason))
     }
 
     /// Ends the writer: `next()` returns nil from now on.
     func finish() {
-        let waiter: CheckedContinuation<Item?, Never>? = state.withLock { state in
+        let (waiter, spaceWaiter): (CheckedContinuation<Item?, Never>?, CheckedContinuation<Void, Never>?) = state.withLock { state in
             state.closing = true
             state.finished = true
             state.items.removeAll()
             state.bytes = 0
             defer { state.waiter = nil }
-            return state.waiter
+            return (state.waiter, state.takeSpaceWaiter())
         }
+        spaceWaiter?.resume()
         waiter?.resume(returning: nil)
     }
 
     /// The next item to write, waiting for one; nil once finished.
     func next() async -> Item? {
         await withCheckedContinuation { (continuation: CheckedContinuation<Item?, Never>) in
-            let ready: Item?? = state.withLock { state in
-                if state.finished { return .some(nil) }
+            let (ready, spaceWaiter): (Item??, CheckedContinuation<Void, Never>?) = state.withLock { state in
+                if state.finished { return (.some(nil), state.takeSpaceWaiter()) }
                 if let item = state.items.popFirst() {
                     if case .frame(let buffer) = item { state.bytes -= buffer.readableBytes }
-                    return .some(item)
+                    return (.some(item), state.takeSpaceWaiter())
                 }
                 state.waiter = continuation
-                return .none
+                return (.none, state.takeSpaceWaiter())
             }
+            spaceWaiter?.resume()
             if let ready { continuation.resume(returning: ready) }
         }
     }

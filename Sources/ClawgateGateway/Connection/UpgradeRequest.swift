@@ -1,6 +1,5 @@
 import HTTPTypes
 import NIOCore
-import Foundation
 
 /// What the gateway remembers of the HTTP upgrade request: who is connecting and from where.
 struct UpgradeRequest: Sendable {
@@ -13,7 +12,12 @@ struct UpgradeRequest: Sendable {
     init(remote: ClientAddress?, headers: HTTPFields, authority: String?) {
         self.remote = remote
         self.headers = headers
-        self.origin = headers[.origin]; FileHandle.standardError.write(Data("DEBUG origin=\(String(describing: headers[.origin])) all=\(headers)\n".utf8)).flatMap { OriginPolicy.isBrowserOrigin($0) ? $0 : nil }
+        // Look at each Origin field on its own: some WebSocket client libraries add their own
+        // `Origin: ws://host` before one set by the caller, and the combined value
+        // ("ws://host, http://page") would hide the browser origin from the policy. Several
+        // browser origins stay combined, which no allowlist entry matches (fail closed).
+        let browserOrigins = headers[values: .origin].filter { OriginPolicy.isBrowserOrigin($0) }
+        self.origin = browserOrigins.isEmpty ? nil : browserOrigins.joined(separator: ", ")
         self.host = authority
     }
 

@@ -42,7 +42,9 @@ actor PairingStore {
         guard let device = paired[claim.deviceId] else { return .needsApproval(reason: "not-paired") }
         guard device.publicKey == claim.publicKey else { return .needsApproval(reason: "not-paired") }
         guard device.roles.contains(claim.role) else { return .needsApproval(reason: "role-upgrade") }
-        if claim.role == GatewayRole.operator.rawValue, !Set(claim.scopes).isSubset(of: Set(device.scopes)) {
+        if claim.role == GatewayRole.operator.rawValue,
+            !claim.scopes.allSatisfy({ OperatorScope.satisfies(granted: device.scopes, required: $0) })
+        {
             return .needsApproval(reason: "scope-upgrade")
         }
         return .paired(device)

@@ -115,9 +115,14 @@ public final class GatewayCore: Sendable {
         return snapshot
     }
 
-    func connectionOpened(_ handle: ConnectionHandle) {
-        guard let entry = handle.presence else { return }
-        let version = presence.connect(entry, connId: handle.connId)
+    /// Adds a new connection to presence without telling anyone yet; returns the version to
+    /// announce with `announcePresence`, or nil when the client is not tracked.
+    func recordPresence(of handle: ConnectionHandle) -> Int? {
+        guard let entry = handle.presence else { return nil }
+        return presence.connect(entry, connId: handle.connId)
+    }
+
+    func announcePresence(version: Int) {
         broadcastPresence(version: version)
     }
 
