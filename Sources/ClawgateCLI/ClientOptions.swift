@@ -41,7 +41,9 @@ struct ClientOptions: ParsableArguments {
         func env(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
         var token = self.token ?? env("OPENCLAW_GATEWAY_TOKEN")
         var password = self.password ?? env("OPENCLAW_GATEWAY_PASSWORD")
-        if url == nil {
+        // An explicit URL (flag or OPENCLAW_GATEWAY_URL) may point anywhere: never send it the
+        // local gateway's secrets.
+        if explicitURL == nil {
             token = token ?? config.gateway.remote.token?.reveal() ?? config.gateway.auth.token?.reveal()
                 ?? GatewayTokenFile.load(paths: paths)?.reveal()
             password = password ?? config.gateway.remote.password?.reveal() ?? config.gateway.auth.password?.reveal()

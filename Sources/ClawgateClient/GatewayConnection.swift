@@ -103,6 +103,8 @@ public final class GatewayConnection: Sendable {
                         let ready: Result<ResponseFrame, any Error>? = self.pending.withLock { state in
                             if let response = state.arrived.removeValue(forKey: id) { return .success(response) }
                             if let closed = state.closed { return .failure(closed) }
+                            // Cancelled before parking: onCancel already ran and found nothing.
+                            if Task.isCancelled { return .failure(CancellationError()) }
                             state.waiters[id] = continuation
                             return nil
                         }

@@ -208,3 +208,24 @@ struct CLIProcessTests {
         #expect(await gateway.stop() == 0)
     }
 }
+
+extension CLIProcessTests {
+    @Test("an explicit gateway URL never receives the local token")
+    func explicitURLGetsNoLocalSecrets() async throws {
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let environment = Self.environment(stateDir: dir)
+        let gateway = try await RunningGateway(environment: environment)
+        defer { Task { _ = await gateway.stop() } }
+        // Named explicitly: the CLI must not hand the local token to whatever is there.
+        var explicit = environment
+        explicit["OPENCLAW_GATEWAY_URL"] = gateway.url
+        let result = try await Self.run(["gateway", "status"], environment: explicit)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("gateway token missing"))
+        // Found through the local config/state: the generated token is used.
+        var local = environment
+        local["OPENCLAW_GATEWAY_PORT"] = String(gateway.port)
+        #expect(try await Self.run(["gateway", "status"], environment: local).status == 0)
+    }
+}

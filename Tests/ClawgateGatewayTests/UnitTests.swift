@@ -223,59 +223,64 @@ struct ClientAddressTests {
 struct AuthRateLimiterTests {
     @Test func locksOutAfterMaxAttemptsWithinTheWindow() {
         let limiter = AuthRateLimiter(policy: .init(maxAttempts: 3, windowMs: 1_000, lockoutMs: 5_000))
-        #expect(limiter.recordFailure("1.2.3.4", nowMs: 0) == nil)
-        #expect(limiter.recordFailure("1.2.3.4", nowMs: 100) == nil)
-        #expect(limiter.retryAfter("1.2.3.4", nowMs: 150) == nil)
-        #expect(limiter.recordFailure("1.2.3.4", nowMs: 200) == 5_000)
-        #expect(limiter.retryAfter("1.2.3.4", nowMs: 200) == 5_000)
-        #expect(limiter.retryAfter("1.2.3.4", nowMs: 4_200) == 1_000)
+        #expect(limiter.beginAttempt("1.2.3.4", nowMs: 0) == nil)
+        #expect(limiter.beginAttempt("1.2.3.4", nowMs: 100) == nil)
+        #expect(limiter.beginAttempt("1.2.3.4", nowMs: 200) == nil)
+        // The fourth attempt inside the window is refused and starts the lockout.
+        #expect(limiter.beginAttempt("1.2.3.4", nowMs: 250) == 5_000)
+        #expect(limiter.beginAttempt("1.2.3.4", nowMs: 4_250) == 1_000)
         // Other addresses are unaffected.
-        #expect(limiter.retryAfter("5.6.7.8", nowMs: 300) == nil)
+        #expect(limiter.beginAttempt("5.6.7.8", nowMs: 300) == nil)
         // A success does not lift a lockout.
         limiter.recordSuccess("1.2.3.4")
-        #expect(limiter.retryAfter("1.2.3.4", nowMs: 300) != nil)
-        // It expires.
-        #expect(limiter.retryAfter("1.2.3.4", nowMs: 5_200) == nil)
-        #expect(limiter.recordFailure("1.2.3.4", nowMs: 5_300) == nil)
+        #expect(limiter.beginAttempt("1.2.3.4", nowMs: 300) != nil)
+        // It expires, and counting starts afresh.
+        #expect(limiter.beginAttempt("1.2.3.4", nowMs: 5_300) == nil)
     }
 
-    @Test func failuresOutsideTheWindowDoNotAccumulate() {
+    @Test func attemptsOutsideTheWindowDoNotAccumulate() {
         let limiter = AuthRateLimiter(policy: .init(maxAttempts: 2, windowMs: 1_000, lockoutMs: 5_000))
-        #expect(limiter.recordFailure("a", nowMs: 0) == nil)
-        #expect(limiter.recordFailure("a", nowMs: 1_500) == nil)
-        #expect(limiter.retryAfter("a", nowMs: 1_600) == nil)
-        #expect(limiter.recordFailure("a", nowMs: 1_700) == 5_000)
+        #expect(limiter.beginAttempt("a", nowMs: 0) == nil)
+        #expect(limiter.beginAttempt("a", nowMs: 1_500) == nil)
+        #expect(limiter.beginAttempt("a", nowMs: 1_600) == nil)
+        #expect(limiter.beginAttempt("a", nowMs: 1_700) == 5_000)
     }
 
     @Test func successResetsTheCount() {
         let limiter = AuthRateLimiter(policy: .init(maxAttempts: 2, windowMs: 10_000, lockoutMs: 5_000))
-        limiter.recordFailure("a", nowMs: 0)
+        #expect(limiter.beginAttempt("a", nowMs: 0) == nil)
+        #expect(limiter.beginAttempt("a", nowMs: 1) == nil)
         limiter.recordSuccess("a")
-        #expect(limiter.recordFailure("a", nowMs: 10) == nil)
+        #expect(limiter.beginAttempt("a", nowMs: 10) == nil)
+        #expect(limiter.beginAttempt("a", nowMs: 11) == nil)
     }
 
-    @Test func loopbackIsExemptOnlyWithoutBrowserOrigin() {
+    @Test func parallelGuessesCannotExceedTheLimit() async {
+        let limiter = AuthRateLimiter(policy: .init(maxAttempts: 5, windowMs: 60_000, lockoutMs: 60_000))
+        let admitted = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<200 { group.addTask { limiter.beginAttempt("9.9.9.9", nowMs: 1_000) == nil } }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(admitted == 5)
+    }
+
+    @Test func onlyDirectLoopbackWithoutBrowserOriginIsExempt() {
         let limiter = AuthRateLimiter(policy: .init())
-        let loopback = ClientAddress(ip: "::ffff:127.0.0.1")
-        let remote = ClientAddress(ip: "203.0.113.9")
-        #expect(!limiter.applies(to: loopback, hasBrowserOrigin: false))
-        #expect(limiter.applies(to: loopback, hasBrowserOrigin: true))
-        #expect(limiter.applies(to: remote, hasBrowserOrigin: false))
-        #expect(limiter.applies(to: nil, hasBrowserOrigin: false))
+        #expect(!limiter.applies(directLocal: true, hasBrowserOrigin: false))
+        #expect(limiter.applies(directLocal: true, hasBrowserOrigin: true))
+        #expect(limiter.applies(directLocal: false, hasBrowserOrigin: false))
         let strict = AuthRateLimiter(policy: .init(exemptLoopback: false))
-        #expect(strict.applies(to: loopback, hasBrowserOrigin: false))
+        #expect(strict.applies(directLocal: true, hasBrowserOrigin: false))
     }
 
     @Test func tableStaysBounded() {
         let limiter = AuthRateLimiter(policy: .init(maxAttempts: 5, windowMs: 1_000, lockoutMs: 1_000), capacity: 10)
         for index in 0..<100 {
-            limiter.recordFailure("10.0.0.\(index)", nowMs: index)
+            _ = limiter.beginAttempt("10.0.0.\(index)", nowMs: index)
         }
-        // Still tracks the newest addresses.
-        limiter.recordFailure("10.0.0.99", nowMs: 100)
-        limiter.recordFailure("10.0.0.99", nowMs: 101)
-        limiter.recordFailure("10.0.0.99", nowMs: 102)
-        #expect(limiter.recordFailure("10.0.0.99", nowMs: 103) == 1_000)
+        // The table evicted old entries but still tracks the newest address correctly.
+        for offset in 0..<4 { #expect(limiter.beginAttempt("10.0.0.99", nowMs: 100 + offset) == nil) }
+        #expect(limiter.beginAttempt("10.0.0.99", nowMs: 104) == 1_000)
     }
 }
 

@@ -36,47 +36,42 @@ public final class AuthRateLimiter: Sendable {
 
     public var currentPolicy: Policy { policy.withLock { $0 } }
 
-    /// Whether this attempt is subject to limiting: loopback is exempt unless it carries a
-    /// browser `Origin` (a web page on this machine is not a trusted local client).
-    public func applies(to address: ClientAddress?, hasBrowserOrigin: Bool) -> Bool {
-        guard let address else { return true }
-        if address.isLoopback && currentPolicy.exemptLoopback && !hasBrowserOrigin { return false }
-        return true
+    /// Whether this attempt is subject to limiting: only a direct loopback connection without a
+    /// browser `Origin` is exempt (a web page on this machine, or anything arriving through a
+    /// proxy, is not a trusted local client).
+    public func applies(directLocal: Bool, hasBrowserOrigin: Bool) -> Bool {
+        !(directLocal && currentPolicy.exemptLoopback && !hasBrowserOrigin)
     }
 
-    /// Milliseconds until the address may try again, or nil when it may try now.
-    public func retryAfter(_ key: String, nowMs: Int) -> Int? {
-        entries.withLock { entries in
-            guard let until = entries[key]?.lockedUntilMs else { return nil }
-            if until > nowMs { return until - nowMs }
-            entries[key] = nil
-            return nil
-        }
-    }
-
-    /// Records a failure; returns the lockout in milliseconds when this failure triggered one.
-    @discardableResult
-    public func recordFailure(_ key: String, nowMs: Int) -> Int? {
+    /// Checks and counts one authentication attempt atomically, so parallel guesses cannot
+    /// slip past the limit: at most `maxAttempts` attempts per window get through; the next one
+    /// starts the lockout. Returns the milliseconds to wait when the attempt is refused.
+    public func beginAttempt(_ key: String, nowMs: Int) -> Int? {
         let policy = currentPolicy
         return entries.withLock { entries in
             var entry = entries[key] ?? Entry(windowStartMs: nowMs, failures: 0, lockedUntilMs: nil)
+            if let until = entry.lockedUntilMs {
+                if until > nowMs { return until - nowMs }
+                entry = Entry(windowStartMs: nowMs, failures: 0, lockedUntilMs: nil)
+            }
             if nowMs - entry.windowStartMs > policy.windowMs {
                 entry = Entry(windowStartMs: nowMs, failures: 0, lockedUntilMs: nil)
             }
-            entry.failures += 1
-            var lockout: Int?
             if entry.failures >= policy.maxAttempts {
                 entry.lockedUntilMs = nowMs + policy.lockoutMs
-                lockout = policy.lockoutMs
+                entries[key] = entry
+                return policy.lockoutMs
             }
+            entry.failures += 1
             if entries[key] == nil && entries.count >= capacity {
                 Self.evict(&entries, nowMs: nowMs, windowMs: policy.windowMs)
             }
             entries[key] = entry
-            return lockout
+            return nil
         }
     }
 
+    /// The attempt succeeded: forget the address's failures (a running lockout stays).
     public func recordSuccess(_ key: String) {
         entries.withLock { entries in
             if entries[key]?.lockedUntilMs == nil { entries[key] = nil }

@@ -33,6 +33,8 @@ struct ConnectionSession: Sendable {
             return
         }
 
+        // A little more than one maximal pre-auth frame plus headers and control frames.
+        await PreauthByteBudget.install(on: channel, limit: limits.maxPreauthPayloadBytes + 16 * 1024)
         let nonce = UUID().uuidString.lowercased()
         let challenge = ConnectChallenge(nonce: nonce, ts: Clock.nowMs())
         _ = queue.enqueue(FrameEncoder.unsequencedEvent(event: GatewayEvent.connectChallenge, payloadJSON: FrameEncoder.encodeOrNull(challenge)))
@@ -41,7 +43,8 @@ struct ConnectionSession: Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await Self.writeLoop(queue: queue, outbound: outbound, channel: channel) }
             group.addTask {
-                try? await Task.sleep(for: .milliseconds(limits.handshakeTimeoutMs))
+                // Cancelled (the session ended first): no timeout happened.
+                guard (try? await Task.sleep(for: .milliseconds(limits.handshakeTimeoutMs))) != nil else { return }
                 if state.handle == nil {
                     logger.info("handshake timeout")
                     queue.close(code: GatewayCloseCode.policyViolation, reason: "handshake timeout")
@@ -99,11 +102,13 @@ struct ConnectionSession: Sendable {
         logger: Logger
     ) async {
         let limits = gateway.settings.limits
-        var iterator = inbound.messages(maxSize: limits.maxPayloadBytes).makeAsyncIterator()
+        var iterator = inbound.makeAsyncIterator()
         while !queue.isClosing {
             let message: WebSocketMessage?
             do {
-                message = try await iterator.next()
+                // Before `connect` succeeds, fragmented messages are capped at the pre-auth size.
+                let maxSize = state.handle == nil ? limits.maxPreauthPayloadBytes : limits.maxPayloadBytes
+                message = try await iterator.nextMessage(maxSize: maxSize)
             } catch {
                 logger.debug("read failed", metadata: ["error": "\(error)"])
                 return
@@ -129,6 +134,7 @@ struct ConnectionSession: Sendable {
                 let handle = await handleHandshake(data, queue: queue, connId: connId, nonce: nonce, logger: logger)
                 guard let handle else { return }
                 state.handle = handle
+                PreauthByteBudget.remove(from: channel)
             }
         }
     }

@@ -89,9 +89,9 @@ struct HandshakeAuthorizer: Sendable {
 
         // 4. Rate limit on failed attempts.
         let address = request.clientAddress(trustedProxies: gateway.settings.trustedProxies)
-        let limited = gateway.rateLimiter.applies(to: address, hasBrowserOrigin: request.origin != nil)
+        let limited = gateway.rateLimiter.applies(directLocal: request.isDirectLocal, hasBrowserOrigin: request.origin != nil)
         let limiterKey = address?.ip ?? "unknown"
-        if limited, let retryAfter = gateway.rateLimiter.retryAfter(limiterKey, nowMs: Clock.nowMs()) {
+        if limited, let retryAfter = gateway.rateLimiter.beginAttempt(limiterKey, nowMs: Clock.nowMs()) {
             throw Rejection(
                 error: ErrorShape(
                     code: ErrorCode.invalidRequest,
@@ -113,7 +113,6 @@ struct HandshakeAuthorizer: Sendable {
             if limited { gateway.rateLimiter.recordSuccess(limiterKey) }
             return admission
         } catch let rejection as Rejection where rejection.isAuthFailure {
-            if limited { gateway.rateLimiter.recordFailure(limiterKey, nowMs: Clock.nowMs()) }
             gateway.logger.warning(
                 "connect rejected",
                 metadata: [
@@ -329,7 +328,9 @@ struct HandshakeAuthorizer: Sendable {
         guard deviceNonce == nonce else {
             throw deviceError("device nonce mismatch", ConnectErrorDetailCode.deviceAuthNonceMismatch)
         }
-        guard abs(Clock.nowMs() - device.signedAt) <= Self.signatureSkewMs else {
+        // signedAt is client input: compare without arithmetic that could overflow.
+        let skew = Clock.nowMs().subtractingReportingOverflow(device.signedAt)
+        guard !skew.overflow, skew.partialValue.magnitude <= UInt(Self.signatureSkewMs) else {
             throw deviceError("device signature expired", ConnectErrorDetailCode.deviceAuthSignatureExpired)
         }
         let auth = params.auth ?? ConnectAuth()

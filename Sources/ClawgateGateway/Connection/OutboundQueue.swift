@@ -119,7 +119,8 @@ final class OutboundQueue: Sendable {
             group.addTask {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                     let ready = self.state.withLock { state -> Bool in
-                        if state.closing || state.bytes == 0 { return true }
+                        // Cancelled already (the timeout won before we got here): do not park.
+                        if state.closing || state.bytes == 0 || Task.isCancelled { return true }
                         state.spaceWaiter = continuation
                         return false
                     }
@@ -128,26 +129,28 @@ final class OutboundQueue: Sendable {
             }
             group.addTask { try? await Task.sleep(for: timeout) }
             await group.next()
-            // Whichever finished first, release the other.
-            state.withLock { $0.takeSpaceWaiter() }?.resume()
+            // Whichever finished first, release the other: cancel first, so a waiter that has not
+            // parked yet sees the cancellation, then wake one that has.
             group.cancelAll()
+            state.withLock { $0.takeSpaceWaiter() }?.resume()
         }
     }
 
     /// Drops what is queued and leaves only the slow-consumer close frame.
     private func overflow() -> EnqueueResult {
-        let waiter: CheckedContinuation<Item?, Never>? = state.withLock { state in
-            guard !state.closing else { return nil }
+        let (waiter, spaceWaiter): (CheckedContinuation<Item?, Never>?, CheckedContinuation<Void, Never>?) = state.withLock { state in
+            guard !state.closing else { return (nil, nil) }
             state.items.removeAll()
             state.bytes = 0
             state.closing = true
             if let waiter = state.waiter {
                 state.waiter = nil
-                return waiter
+                return (waiter, state.takeSpaceWaiter())
             }
             state.items.append(.close(code: 1008, reason: "slow consumer"))
-            return nil
+            return (nil, state.takeSpaceWaiter())
         }
+        spaceWaiter?.resume()
         waiter?.resume(returning: .close(code: 1008, reason: "slow consumer"))
         return .overflow
     }

@@ -34,16 +34,14 @@ struct UpgradeRequest: Sendable {
         return trusted.contains(remote)
     }
 
-    /// The client's address: the proxy's `X-Forwarded-For` origin when the proxy is trusted,
-    /// the socket peer otherwise.
+    /// The client's address. Behind a trusted proxy it is the rightmost `X-Forwarded-For` entry
+    /// that is not itself a trusted proxy (entries to its left are client-controlled); otherwise
+    /// the socket peer.
     func clientAddress(trustedProxies: [ClientAddress]) -> ClientAddress? {
-        if isFromTrustedProxy(trustedProxies),
-            let first = headers[Self.forwardedFor]?.split(separator: ",").first,
-            let address = ClientAddress(ip: String(first))
-        {
-            return address
-        }
-        return remote
+        let header = headers[values: Self.forwardedFor].joined(separator: ",")
+        guard isFromTrustedProxy(trustedProxies), !header.isEmpty else { return remote }
+        let hops = header.split(separator: ",").compactMap { ClientAddress(ip: String($0)) }
+        return hops.last { !trustedProxies.contains($0) } ?? remote
     }
 
     /// A direct loopback connection: loopback peer, no proxy headers, a local `Host`.

@@ -129,6 +129,11 @@ actor PairingStore {
 
     func device(_ deviceId: String) -> PairedDevice? { paired[deviceId] }
 
+    func pending(requestId: String, nowMs: Int) -> PendingPairing? {
+        expire(nowMs: nowMs)
+        return pending[requestId]
+    }
+
     /// Issues a new token for a device and role (replacing any previous one) and returns it once.
     func issueToken(deviceId: String, role: String, scopes: [String], nowMs: Int) throws -> String? {
         guard var device = paired[deviceId] else { return nil }

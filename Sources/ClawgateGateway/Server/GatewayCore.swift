@@ -161,6 +161,18 @@ public final class GatewayCore: Sendable {
 
     func decidePairing(requestId: String, approve: Bool, by caller: ConnectionHandle) async throws -> PairingResolved {
         let now = Clock.nowMs()
+        if approve, let pending = await pairing.pending(requestId: requestId, nowMs: now),
+            let excess = pending.scopes.first(where: { !OperatorScope.satisfies(granted: caller.scopes, required: $0) })
+        {
+            // An approver cannot hand out more than it holds (same rule as device.token.rotate).
+            throw MethodError(
+                ErrorShape(
+                    code: ErrorCode.invalidRequest,
+                    message: "cannot approve scope \(excess): the caller does not hold it",
+                    details: ["code": "AUTH_SCOPE_MISMATCH", "scope": .string(excess)]
+                )
+            )
+        }
         let request: PendingPairing
         do {
             request = approve
