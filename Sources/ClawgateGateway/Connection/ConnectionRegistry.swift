@@ -39,10 +39,13 @@ public final class ConnectionRegistry: Sendable {
     }
 
     /// Moves a connection from pending to authenticated; false if the gateway is stopping.
-    func promote(_ handle: ConnectionHandle) -> Bool {
+    /// `beforeVisible` runs under the registry lock, before any broadcast can see the connection
+    /// (used to queue hello-ok ahead of every event).
+    func promote(_ handle: ConnectionHandle, beforeVisible: () -> Void) -> Bool {
         state.withLock { state in
-            state.pending[handle.connId] = nil
             guard state.accepting else { return false }
+            state.pending[handle.connId] = nil
+            beforeVisible()
             state.connections[handle.connId] = handle
             return true
         }

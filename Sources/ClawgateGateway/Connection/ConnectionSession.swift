@@ -193,30 +193,24 @@ struct ConnectionSession: Sendable {
                 protocolVersion: admission.protocolVersion, remoteIP: remoteIP, connectedAtMs: Clock.nowMs(),
                 presence: presenceEntry(admission, remoteIP: remoteIP), queue: queue, channel: channel
             )
-            // hello-ok must be the first frame after the challenge, so it is queued before the
-            // connection becomes visible to broadcasts (promote) — including the presence
-            // broadcast it causes itself. Its presence is recorded first so that the hello-ok
-            // snapshot already lists it.
-            guard gateway.registry.isAccepting else {
-                return reject(
-                    id: frame.id, ErrorShape(code: ErrorCode.unavailable, message: "gateway is shutting down", retryable: true),
-                    close: GatewayCloseCode.serviceRestart
-                )
-            }
+            // hello-ok must be the first frame after the challenge, and a client that got it must
+            // also get every later broadcast (shutdown included). So hello-ok is queued inside
+            // `promote`, under the registry lock that broadcasts snapshot connections with.
+            // Presence is recorded first so that the hello-ok snapshot already lists the client.
             let presenceVersion = gateway.recordPresence(of: handle)
-            let helloJSON: Data
+            let hello: ByteBuffer
             do {
-                helloJSON = try JSONCoding.encode(helloOk(admission, connId: connId))
+                hello = FrameEncoder.response(id: frame.id, payloadJSON: ByteBuffer(data: try JSONCoding.encode(helloOk(admission, connId: connId))))
             } catch {
                 gateway.connectionClosed(handle)
                 return reject(id: frame.id, ErrorShape(code: ErrorCode.unavailable, message: "cannot encode hello-ok"), close: 1011)
             }
-            handle.send(FrameEncoder.response(id: frame.id, payloadJSON: ByteBuffer(data: helloJSON)))
-            guard gateway.registry.promote(handle) else {
-                // The gateway started stopping in between: the client got its hello, now the restart.
+            guard gateway.registry.promote(handle, beforeVisible: { handle.send(hello) }) else {
                 gateway.connectionClosed(handle)
-                queue.close(code: GatewayCloseCode.serviceRestart, reason: "service restart")
-                return nil
+                return reject(
+                    id: frame.id, ErrorShape(code: ErrorCode.unavailable, message: "gateway is shutting down", retryable: true),
+                    close: GatewayCloseCode.serviceRestart
+                )
             }
             if let presenceVersion { gateway.announcePresence(version: presenceVersion) }
             logger.info(
