@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // Wire protocol: frames, handshake types, errors, scopes, device-auth payloads.
@@ -33,6 +34,26 @@ let package = Package(
             name: "ClawgateProtocol",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The agent mesh domain: registry, delegation state machine, durable delivery. No
+        // transport and no SQL: storage sits behind the `MeshStore` protocol.
+        .target(
+            name: "ClawgateMesh",
+            dependencies: [
+                "ClawgateProtocol",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // `MeshStore` on SQLite (GRDB, WAL) — the embedded default.
+        .target(
+            name: "ClawgateMeshSQLite",
+            dependencies: [
+                "ClawgateMesh",
+                "ClawgateProtocol",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -92,6 +113,14 @@ let package = Package(
         .testTarget(
             name: "ClawgateProtocolTests",
             dependencies: ["ClawgateProtocol"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ClawgateMeshTests",
+            dependencies: [
+                "ClawgateMesh", "ClawgateMeshSQLite", "ClawgateProtocol",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -36,8 +36,9 @@ struct StatusCommand: AsyncParsableCommand {
                 print("Runtime: running (server \(hello.server.version), protocol \(hello.protocol), uptime \((hello.snapshot.uptimeMs) / 1000)s)")
                 print("Connectivity probe: ok")
                 if let status {
-                    let connections = status["connections"]?["total"]?.intValue ?? 0
-                    print("RPC probe: ok (status: \(connections) connection(s), auth \(status["authMode"]?.stringValue ?? "?"))")
+                    let gateway = status["gateway"]
+                    let connections = gateway?["connections"]?["total"]?.intValue ?? 0
+                    print("RPC probe: ok (status: \(connections) connection(s), auth \(gateway?["authMode"]?.stringValue ?? "?"))")
                 }
             }
         } catch {

@@ -38,45 +38,92 @@ public struct LogsTailResult: Codable, Sendable, Equatable {
     }
 }
 
-/// `status` result: a summary of the running gateway.
+/// `status` result. The top level has the reference gateway's shape (`heartbeat`,
+/// `channelSummary`, `queuedSystemEvents`, `sessions`) so dashboards written for it keep working;
+/// Clawgate's own figures are under `gateway`.
 public struct StatusResult: Codable, Sendable, Equatable {
-    public var ok: Bool
-    public var version: String
-    public var uptimeMs: Int
-    public var startedAt: Int
-    public var `protocol`: ProtocolRange
-    public var authMode: String
-    public var bind: String
-    public var port: Int
-    public var connections: Connections
-    public var presenceCount: Int
-    public var pairing: Pairing
-    public var agents: Int
-    public var sessions: Int
-    /// Only for admins: where the gateway keeps its files.
-    public var stateDir: String?
-    public var configPath: String?
+    public var heartbeat: Heartbeat
+    public var channelSummary: [String]
+    public var queuedSystemEvents: [String]
+    public var sessions: Sessions
+    public var gateway: GatewayStatus
 
-    public init(
-        ok: Bool, version: String, uptimeMs: Int, startedAt: Int, protocol: ProtocolRange, authMode: String, bind: String,
-        port: Int, connections: Connections, presenceCount: Int, pairing: Pairing, agents: Int, sessions: Int,
-        stateDir: String?, configPath: String?
-    ) {
-        self.ok = ok
-        self.version = version
-        self.uptimeMs = uptimeMs
-        self.startedAt = startedAt
-        self.protocol = `protocol`
-        self.authMode = authMode
-        self.bind = bind
-        self.port = port
-        self.connections = connections
-        self.presenceCount = presenceCount
-        self.pairing = pairing
-        self.agents = agents
+    public init(heartbeat: Heartbeat, sessions: Sessions, gateway: GatewayStatus) {
+        self.heartbeat = heartbeat
+        self.channelSummary = []
+        self.queuedSystemEvents = []
         self.sessions = sessions
-        self.stateDir = stateDir
-        self.configPath = configPath
+        self.gateway = gateway
+    }
+
+    public struct Heartbeat: Codable, Sendable, Equatable {
+        public var defaultAgentId: String
+        public var agents: [JSONValue]
+        public init(defaultAgentId: String, agents: [JSONValue]) {
+            self.defaultAgentId = defaultAgentId
+            self.agents = agents
+        }
+    }
+
+    public struct Sessions: Codable, Sendable, Equatable {
+        public var paths: [String]
+        public var count: Int
+        public var defaults: Defaults
+        public var recent: [JSONValue]
+        public var byAgent: [JSONValue]
+
+        public init(paths: [String], count: Int, defaults: Defaults, recent: [JSONValue], byAgent: [JSONValue]) {
+            self.paths = paths
+            self.count = count
+            self.defaults = defaults
+            self.recent = recent
+            self.byAgent = byAgent
+        }
+
+        public struct Defaults: Codable, Sendable, Equatable {
+            public var model: String?
+            public var contextTokens: Int?
+            public init(model: String?, contextTokens: Int?) {
+                self.model = model
+                self.contextTokens = contextTokens
+            }
+        }
+    }
+
+    public struct GatewayStatus: Codable, Sendable, Equatable {
+        public var ok: Bool
+        public var version: String
+        public var uptimeMs: Int
+        public var startedAt: Int
+        public var `protocol`: ProtocolRange
+        public var authMode: String
+        public var bind: String
+        public var port: Int
+        public var connections: Connections
+        public var presenceCount: Int
+        public var pairing: Pairing
+        /// Only for admins: where the gateway keeps its files.
+        public var stateDir: String?
+        public var configPath: String?
+
+        public init(
+            ok: Bool, version: String, uptimeMs: Int, startedAt: Int, protocol: ProtocolRange, authMode: String, bind: String,
+            port: Int, connections: Connections, presenceCount: Int, pairing: Pairing, stateDir: String?, configPath: String?
+        ) {
+            self.ok = ok
+            self.version = version
+            self.uptimeMs = uptimeMs
+            self.startedAt = startedAt
+            self.protocol = `protocol`
+            self.authMode = authMode
+            self.bind = bind
+            self.port = port
+            self.connections = connections
+            self.presenceCount = presenceCount
+            self.pairing = pairing
+            self.stateDir = stateDir
+            self.configPath = configPath
+        }
     }
 
     public struct ProtocolRange: Codable, Sendable, Equatable {

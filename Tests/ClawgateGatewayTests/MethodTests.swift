@@ -12,13 +12,13 @@ struct MethodTests {
                 #expect(conn.hello.auth?.scopes == [OperatorScope.read])
                 let health = try await conn.call("health")
                 #expect(health["ok"] == true)
-                let status = try await conn.call("status", params: nil)
-                #expect(status["ok"] == true)
-                #expect(status["port"]?.intValue == gw.port)
-                #expect(status["protocol"]?["min"] == 3)
-                #expect(status["protocol"]?["max"] == 4)
+                let status = try await conn.call("status", params: nil)["gateway"]
+                #expect(status?["ok"] == true)
+                #expect(status?["port"]?.intValue == gw.port)
+                #expect(status?["protocol"]?["min"] == 3)
+                #expect(status?["protocol"]?["max"] == 4)
                 // Not an admin: no paths.
-                #expect(status["stateDir"] == nil)
+                #expect(status?["stateDir"] == nil)
                 _ = try await conn.call("system-presence")
                 _ = try await conn.call("logs.tail")
 
@@ -56,12 +56,19 @@ struct MethodTests {
         try await withGateway { gw in
             try await connect(gw.adminOptions()) { conn in
                 let status = try await conn.call("status")
-                #expect(status["stateDir"] == .string(gw.stateDir))
-                #expect(status["authMode"] == "token")
-                #expect(status["bind"] == "custom")
-                #expect(status["connections"]?["total"] == 1)
-                #expect(status["connections"]?["operators"] == 1)
-                #expect(status["pairing"]?["paired"] == 1)
+                // The reference gateway's top-level shape...
+                #expect(status["sessions"]?["count"] == 0)
+                #expect(status["heartbeat"]?["defaultAgentId"] == "main")
+                #expect(status["channelSummary"] == [])
+                #expect(status["queuedSystemEvents"] == [])
+                // ...and Clawgate's own figures under `gateway`.
+                let gateway = try #require(status["gateway"])
+                #expect(gateway["stateDir"] == .string(gw.stateDir))
+                #expect(gateway["authMode"] == "token")
+                #expect(gateway["bind"] == "custom")
+                #expect(gateway["connections"]?["total"] == 1)
+                #expect(gateway["connections"]?["operators"] == 1)
+                #expect(gateway["pairing"]?["paired"] == 1)
             }
         }
     }
@@ -121,7 +128,7 @@ struct MethodTests {
                 #expect(badLimit.message == "invalid logs.tail params: limit must be between 1 and 5000")
                 // Valid params work.
                 #expect(try await conn.call("health", params: ["probe": true])["ok"] == true)
-                let observed = try await conn.call("status", params: [:])["ok"]
+                let observed = try await conn.call("status", params: [:])["gateway"]?["ok"]
                 #expect(observed == true)
             }
         }

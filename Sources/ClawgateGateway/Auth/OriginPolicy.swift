@@ -32,9 +32,14 @@ public struct OriginPolicy: Sendable, Equatable {
         return lowered == "null" || lowered.hasPrefix("http://") || lowered.hasPrefix("https://")
     }
 
-    public func isAllowed(_ origin: String) -> Bool {
+    /// A direct loopback client may also come from a page on any loopback port (a local dev
+    /// server, an SSH port forward); anything else must be in the allowlist.
+    public func isAllowed(_ origin: String, directLocal: Bool = false) -> Bool {
         guard let normalized = Self.normalize(origin) else { return false }
-        return allowed.contains(normalized)
+        if allowed.contains(normalized) { return true }
+        guard directLocal, let host = URLComponents(string: normalized)?.host?.lowercased() else { return false }
+        let bare = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
+        return bare == "localhost" || (ClientAddress(ip: bare)?.isLoopback ?? false)
     }
 
     /// `scheme://host[:port]`, lower-cased, default ports made explicit; nil if not an origin.

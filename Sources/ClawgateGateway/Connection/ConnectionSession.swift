@@ -142,7 +142,16 @@ struct ConnectionSession: Sendable {
     // MARK: handshake
 
     private func handleHandshake(_ data: Data, queue: OutboundQueue, connId: String, nonce: String, logger: Logger) async -> ConnectionHandle? {
+        let remote = request.clientAddress(trustedProxies: gateway.settings.trustedProxies)?.ip ?? "unknown"
         func reject(id: String?, _ error: ErrorShape, close code: UInt16) -> ConnectionHandle? {
+            // Never the frame itself: it may carry secrets.
+            logger.warning(
+                "connect rejected",
+                metadata: [
+                    "code": "\(error.code)", "reason": "\(error.detailCode ?? error.message)", "close": "\(code)",
+                    "remote": "\(remote)",
+                ]
+            )
             if let id { _ = queue.enqueue(FrameEncoder.error(id: id, error)) }
             queue.close(code: code, reason: error.message)
             return nil
@@ -151,10 +160,12 @@ struct ConnectionSession: Sendable {
         do {
             value = try JSONCoding.decode(JSONValue.self, from: data)
         } catch {
+            logger.info("handshake closed: first frame is not valid JSON", metadata: ["remote": "\(remote)"])
             queue.close(code: GatewayCloseCode.policyViolation, reason: "invalid handshake: frame is not valid JSON")
             return nil
         }
         guard case .success(.request(let frame)) = GatewayFrame.parse(value) else {
+            logger.info("handshake closed: first frame is not a request frame", metadata: ["remote": "\(remote)"])
             queue.close(code: GatewayCloseCode.policyViolation, reason: "invalid request frame")
             return nil
         }
@@ -263,10 +274,14 @@ struct ConnectionSession: Sendable {
             policy: .init(
                 maxPayload: limits.maxPayloadBytes, maxBufferedBytes: limits.maxBufferedBytes, tickIntervalMs: limits.tickIntervalMs
             ),
-            auth: .init(
-                role: admission.role.rawValue, scopes: admission.scopes.sorted(), deviceToken: admission.issuedDeviceToken,
-                issuedAtMs: admission.issuedAtMs
-            )
+            // Protocol 3 defines `auth` only together with an issued device token (its schema
+            // requires `deviceToken` inside); protocol 4 always carries it.
+            auth: admission.protocolVersion < 4 && admission.issuedDeviceToken == nil
+                ? nil
+                : .init(
+                    role: admission.role.rawValue, scopes: admission.scopes.sorted(),
+                    deviceToken: admission.issuedDeviceToken, issuedAtMs: admission.issuedAtMs
+                )
         )
     }
 

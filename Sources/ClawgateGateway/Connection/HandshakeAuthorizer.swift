@@ -12,8 +12,6 @@ struct HandshakeAuthorizer: Sendable {
     struct Rejection: Error, Sendable {
         var error: ErrorShape
         var closeCode: UInt16 = GatewayCloseCode.policyViolation
-        /// Counts toward the per-address failed-auth limit.
-        var isAuthFailure = false
     }
 
     /// An admitted connection.
@@ -77,7 +75,7 @@ struct HandshakeAuthorizer: Sendable {
         }
 
         // 3. Browser origin.
-        if let origin = request.origin, !gateway.originPolicy.isAllowed(origin) {
+        if let origin = request.origin, !gateway.originPolicy.isAllowed(origin, directLocal: request.isDirectLocal) {
             throw Rejection(
                 error: ErrorShape(
                     code: ErrorCode.invalidRequest,
@@ -105,23 +103,13 @@ struct HandshakeAuthorizer: Sendable {
             )
         }
 
-        do {
-            let admission = try await authenticate(
-                params, version: version, role: role, clientId: clientId, clientMode: clientMode, request: request,
-                nonce: nonce, address: address
-            )
-            if limited { gateway.rateLimiter.recordSuccess(limiterKey) }
-            return admission
-        } catch let rejection as Rejection where rejection.isAuthFailure {
-            gateway.logger.warning(
-                "connect rejected",
-                metadata: [
-                    "reason": "\(rejection.error.detailCode ?? rejection.error.message)", "client": "\(clientId)",
-                    "remote": "\(address?.ip ?? "unknown")",
-                ]
-            )
-            throw rejection
-        }
+        // The attempt was counted by `beginAttempt`; success forgets the address's failures.
+        let admission = try await authenticate(
+            params, version: version, role: role, clientId: clientId, clientMode: clientMode, request: request,
+            nonce: nonce, address: address
+        )
+        if limited { gateway.rateLimiter.recordSuccess(limiterKey) }
+        return admission
     }
 
     private func authenticate(
@@ -312,8 +300,7 @@ struct HandshakeAuthorizer: Sendable {
     private func verifyDevice(_ device: DeviceProof, params: ConnectParams, role: GatewayRole, nonce: String) throws -> DevicePublicKey {
         func deviceError(_ message: String, _ code: String) -> Rejection {
             Rejection(
-                error: ErrorShape(code: ErrorCode.invalidRequest, message: message, details: ["code": .string(code)]),
-                isAuthFailure: true
+                error: ErrorShape(code: ErrorCode.invalidRequest, message: message, details: ["code": .string(code)])
             )
         }
         guard let key = try? DevicePublicKey(parsing: device.publicKey) else {
@@ -362,8 +349,7 @@ struct HandshakeAuthorizer: Sendable {
             error: ErrorShape(
                 code: ErrorCode.invalidRequest, message: message,
                 details: ["code": .string(code), "recommendedNextStep": .string(nextStep)]
-            ),
-            isAuthFailure: true
+            )
         )
     }
 

@@ -144,18 +144,24 @@ public final class GatewayCore: Sendable {
     func status(includeSensitive: Bool) async -> StatusResult {
         let connections = registry.all
         let counts = await pairing.counts
+        let sessionsPath = (settings.paths.stateDir as NSString).appendingPathComponent("agents/main/sessions/sessions.json")
+        // No hosted agents or sessions exist yet (they arrive with the hosted-agents work): the
+        // reference shape is reported with truthful empty values.
         return StatusResult(
-            ok: true, version: GatewaySettings.version, uptimeMs: uptimeMs, startedAt: startedAtMs,
-            protocol: .init(min: ProtocolVersion.minimum, max: ProtocolVersion.maximum), authMode: settings.authMode.rawValue,
-            bind: settings.bind.rawValue, port: port ?? settings.port,
-            connections: .init(
-                total: connections.count, operators: connections.filter { $0.role == .operator }.count,
-                nodes: connections.filter { $0.role == .node }.count, pending: registry.pendingCount
-            ),
-            presenceCount: presence.entries.count, pairing: .init(paired: counts.paired, pending: counts.pending),
-            agents: 0, sessions: 0,
-            stateDir: includeSensitive ? settings.paths.stateDir : nil,
-            configPath: includeSensitive ? settings.paths.configPath : nil
+            heartbeat: .init(defaultAgentId: "main", agents: []),
+            sessions: .init(paths: [sessionsPath], count: 0, defaults: .init(model: nil, contextTokens: nil), recent: [], byAgent: []),
+            gateway: .init(
+                ok: true, version: GatewaySettings.version, uptimeMs: uptimeMs, startedAt: startedAtMs,
+                protocol: .init(min: ProtocolVersion.minimum, max: ProtocolVersion.maximum),
+                authMode: settings.authMode.rawValue, bind: settings.bind.rawValue, port: port ?? settings.port,
+                connections: .init(
+                    total: connections.count, operators: connections.filter { $0.role == .operator }.count,
+                    nodes: connections.filter { $0.role == .node }.count, pending: registry.pendingCount
+                ),
+                presenceCount: presence.entries.count, pairing: .init(paired: counts.paired, pending: counts.pending),
+                stateDir: includeSensitive ? settings.paths.stateDir : nil,
+                configPath: includeSensitive ? settings.paths.configPath : nil
+            )
         )
     }
 

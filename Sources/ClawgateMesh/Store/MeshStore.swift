@@ -1,0 +1,81 @@
+import ClawgateProtocol
+
+/// Durable storage of the mesh. The domain never sees SQL: it reads aggregates and commits a
+/// `MeshChange` (a unit of work) that the store applies atomically. An SQLite implementation
+/// ships now; a PostgreSQL one implements the same protocol for replicas sharing one database.
+public protocol MeshStore: Sendable {
+    func agent(id: String) async throws -> MeshAgent?
+    func agents(namespace: String?) async throws -> [MeshAgent]
+
+    func task(id: String) async throws -> MeshTask?
+    func task(namespace: String, from: String, idempotencyKey: String) async throws -> MeshTask?
+    func tasks(_ query: TaskQuery) async throws -> [MeshTask]
+    /// Tasks that count against their assignee's concurrency (offered, accepted, in progress),
+    /// counted per assignee within a namespace.
+    func activeTaskCounts(namespace: String) async throws -> [String: Int]
+    /// Non-terminal tasks with a deadline at or before `nowMs`.
+    func overdueTasks(nowMs: Int, limit: Int) async throws -> [MeshTask]
+    /// Tasks waiting for an agent (routed by requirements, none available yet).
+    func queuedTasks(limit: Int) async throws -> [MeshTask]
+
+    func delivery(id: String) async throws -> MeshDelivery?
+    /// Deliveries for `recipient` that are not leased at `nowMs`, oldest first.
+    func availableDeliveries(recipient: String, nowMs: Int, limit: Int) async throws -> [MeshDelivery]
+    /// Task offers whose lease ran out unanswered.
+    func expiredOffers(nowMs: Int, limit: Int) async throws -> [MeshDelivery]
+    func deliveries(taskId: String) async throws -> [MeshDelivery]
+
+    func events(namespace: String?, afterSeq: Int, limit: Int) async throws -> [MeshEvent]
+    func latestEventSeq() async throws -> Int
+
+    /// Applies every part of `change` in one transaction and returns its events with their
+    /// assigned sequence numbers. Fails with `MeshStoreError.versionConflict` (changing nothing)
+    /// when a task's stored version is not the expected one.
+    func commit(_ change: MeshChange) async throws -> [MeshEvent]
+
+    /// Deletes terminal tasks updated before `tasksBeforeMs` (and their deliveries) and events
+    /// created before `eventsBeforeMs`; returns how many rows went.
+    func prune(tasksBeforeMs: Int, eventsBeforeMs: Int) async throws -> Int
+}
+
+/// A unit of work: everything one mesh operation changes.
+public struct MeshChange: Sendable {
+    public var upsertAgents: [MeshAgent] = []
+    public var deleteAgents: [String] = []
+    /// Tasks to write; `expectedVersion` nil means "must not exist yet".
+    public var upsertTasks: [(task: MeshTask, expectedVersion: Int?)] = []
+    public var upsertDeliveries: [MeshDelivery] = []
+    public var deleteDeliveries: [String] = []
+    public var events: [NewMeshEvent] = []
+    /// Not stored: deliveries (already part of `upsertDeliveries`, leased) to hand to connected
+    /// recipients once the commit succeeded — never before, so nothing is delivered that could
+    /// still be lost.
+    public var pushAfterCommit: [MeshDelivery] = []
+
+    public init() {}
+
+    public var isEmpty: Bool {
+        upsertAgents.isEmpty && deleteAgents.isEmpty && upsertTasks.isEmpty && upsertDeliveries.isEmpty
+            && deleteDeliveries.isEmpty && events.isEmpty
+    }
+}
+
+public enum MeshStoreError: Error, Sendable, Equatable {
+    case versionConflict(taskId: String)
+}
+
+/// Filters for listing tasks.
+public struct TaskQuery: Sendable, Equatable {
+    public var namespace: String
+    /// Tasks this agent delegated or is assigned.
+    public var involving: String?
+    public var states: [TaskState]?
+    public var limit: Int
+
+    public init(namespace: String, involving: String? = nil, states: [TaskState]? = nil, limit: Int = 100) {
+        self.namespace = namespace
+        self.involving = involving
+        self.states = states
+        self.limit = limit
+    }
+}

@@ -1,0 +1,482 @@
+import ClawgateMesh
+import ClawgateProtocol
+import Foundation
+import GRDB
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `MeshStore` on an embedded SQLite database, the default for a single gateway.
+///
+/// Each row keeps the whole record as JSON next to the handful of columns that queries filter or
+/// sort on, so a new model field needs no migration while every query still runs off an index.
+/// The columns are always written from the same value as the JSON, so they cannot drift apart.
+///
+/// Sendable without `@unchecked`: the only state is a GRDB writer, which serialises its own
+/// access.
+public final class SQLiteMeshStore: MeshStore {
+    /// Internal so tests can check the connection settings.
+    let writer: any DatabaseWriter
+
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    ///
+    /// A `DatabasePool` rather than a queue so that polls and event reads, which dominate, run on
+    /// reader connections alongside the single writer instead of queueing behind it (WAL allows
+    /// that).
+    public init(path: String) throws {
+        try Self.createFileIfMissing(path: path)
+        var config = Self.configuration()
+        config.prepareDatabase { db in
+            // In WAL mode NORMAL still makes every committed transaction survive a crash or a
+            // `kill -9` of the process: the commit is in the WAL file, which SQLite replays on the
+            // next open. It only skips the fsync at each commit, so an OS crash or power loss can
+            // lose the last few commits (never corrupt the file). FULL would fsync every commit,
+            // which is the dominant cost of a mesh write and buys nothing against process crashes.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        let pool = try DatabasePool(path: path, configuration: config)
+        try Self.migrator.migrate(pool)
+        writer = pool
+    }
+
+    private init(writer: any DatabaseWriter) {
+        self.writer = writer
+    }
+
+    /// A private in-memory database, for tests: same schema and queries, nothing on disk.
+    public static func inMemory() throws -> SQLiteMeshStore {
+        let queue = try DatabaseQueue(configuration: configuration())
+        try migrator.migrate(queue)
+        return SQLiteMeshStore(writer: queue)
+    }
+
+    private static func configuration() -> Configuration {
+        var config = Configuration()
+        config.label = "clawgate.mesh"
+        // Another process (a CLI inspecting the file, a backup) may briefly hold the write lock;
+        // waiting a little is better than failing a mesh operation outright.
+        config.busyMode = .timeout(5)
+        config.foreignKeysEnabled = true
+        return config
+    }
+
+    /// Creates the database file with mode 0600 before SQLite does, because SQLite would create it
+    /// with the process umask (often world-readable) and the file holds agents' credential hashes
+    /// and task payloads. SQLite gives the `-wal` and `-shm` files the database file's mode.
+    /// `O_EXCL` makes this a no-op, never a truncation, when the file already exists.
+    private static func createFileIfMissing(path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent()
+        try FileManager.default.createDirectory(
+            at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
+        if fd >= 0 {
+            close(fd)
+            return
+        }
+        let code = errno
+        if code == EEXIST { return }
+        throw CocoaError(.fileWriteUnknown, userInfo: [
+            NSFilePathErrorKey: path,
+            NSUnderlyingErrorKey: POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO),
+        ])
+    }
+
+    // MARK: - Schema
+
+    /// Migrations are append-only: a shipped migration is never edited, a change is a new one.
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE agents (
+                    agentId TEXT PRIMARY KEY NOT NULL,
+                    namespace TEXT NOT NULL,
+                    json TEXT NOT NULL
+                );
+                CREATE INDEX agents_namespace ON agents(namespace);
+
+                CREATE TABLE tasks (
+                    taskId TEXT PRIMARY KEY NOT NULL,
+                    namespace TEXT NOT NULL,
+                    fromAgent TEXT NOT NULL,
+                    assignee TEXT,
+                    state TEXT NOT NULL,
+                    deadlineMs INTEGER,
+                    idempotencyKey TEXT,
+                    createdAtMs INTEGER NOT NULL,
+                    updatedAtMs INTEGER NOT NULL,
+                    version INTEGER NOT NULL,
+                    json TEXT NOT NULL
+                );
+                -- Retried creates find the original task; also stops two racing creates with
+                -- the same key from both landing.
+                CREATE UNIQUE INDEX tasks_idempotency ON tasks(namespace, fromAgent, idempotencyKey)
+                    WHERE idempotencyKey IS NOT NULL;
+                -- Listing a namespace, newest first.
+                CREATE INDEX tasks_namespace_created ON tasks(namespace, createdAtMs, taskId);
+                -- Listing tasks involving an agent: one index per side of the OR.
+                CREATE INDEX tasks_from ON tasks(namespace, fromAgent, createdAtMs, taskId);
+                CREATE INDEX tasks_assignee ON tasks(namespace, assignee, createdAtMs, taskId);
+                -- Per-assignee load, answered from the index alone.
+                CREATE INDEX tasks_namespace_state_assignee ON tasks(namespace, state, assignee);
+                -- The sweeps: queued work oldest first, overdue deadlines, prunable terminal tasks.
+                CREATE INDEX tasks_state_created ON tasks(state, createdAtMs, taskId);
+                CREATE INDEX tasks_state_deadline ON tasks(state, deadlineMs);
+                CREATE INDEX tasks_state_updated ON tasks(state, updatedAtMs);
+
+                CREATE TABLE deliveries (
+                    deliveryId TEXT PRIMARY KEY NOT NULL,
+                    namespace TEXT NOT NULL,
+                    recipient TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    taskId TEXT,
+                    leaseUntilMs INTEGER,
+                    createdAtMs INTEGER NOT NULL,
+                    json TEXT NOT NULL
+                );
+                CREATE INDEX deliveries_recipient_lease ON deliveries(recipient, leaseUntilMs, createdAtMs);
+                CREATE INDEX deliveries_kind_lease ON deliveries(kind, leaseUntilMs);
+                CREATE INDEX deliveries_task ON deliveries(taskId);
+
+                -- AUTOINCREMENT so a seq is never handed out twice, even after the newest events
+                -- were pruned: clients resume from the last seq they saw.
+                CREATE TABLE events (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    namespace TEXT NOT NULL,
+                    type TEXT NOT NULL,
+                    payload TEXT NOT NULL,
+                    createdAtMs INTEGER NOT NULL
+                );
+                CREATE INDEX events_namespace_seq ON events(namespace, seq);
+                CREATE INDEX events_created ON events(createdAtMs);
+                """)
+        }
+        return migrator
+    }
+
+    // MARK: - Agents
+
+    public func agent(id: String) async throws -> MeshAgent? {
+        try await writer.read { db in
+            try Self.decodeOne(MeshAgent.self, db, sql: "SELECT json FROM agents WHERE agentId = ?", arguments: [id])
+        }
+    }
+
+    public func agents(namespace: String?) async throws -> [MeshAgent] {
+        try await writer.read { db in
+            if let namespace {
+                return try Self.decodeAll(
+                    MeshAgent.self, db, sql: "SELECT json FROM agents WHERE namespace = ? ORDER BY agentId",
+                    arguments: [namespace])
+            }
+            return try Self.decodeAll(MeshAgent.self, db, sql: "SELECT json FROM agents ORDER BY agentId")
+        }
+    }
+
+    // MARK: - Tasks
+
+    public func task(id: String) async throws -> MeshTask? {
+        try await writer.read { db in
+            try Self.decodeOne(MeshTask.self, db, sql: "SELECT json FROM tasks WHERE taskId = ?", arguments: [id])
+        }
+    }
+
+    public func task(namespace: String, from: String, idempotencyKey: String) async throws -> MeshTask? {
+        try await writer.read { db in
+            try Self.decodeOne(
+                MeshTask.self, db,
+                sql: "SELECT json FROM tasks WHERE namespace = ? AND fromAgent = ? AND idempotencyKey = ?",
+                arguments: [namespace, from, idempotencyKey])
+        }
+    }
+
+    public func tasks(_ query: TaskQuery) async throws -> [MeshTask] {
+        // An explicit empty state list matches nothing; `IN ()` is not valid SQL.
+        if let states = query.states, states.isEmpty { return [] }
+        return try await writer.read { db in
+            var sql = "SELECT json FROM tasks WHERE namespace = ?"
+            var arguments: StatementArguments = [query.namespace]
+            if let involving = query.involving {
+                sql += " AND (fromAgent = ? OR assignee = ?)"
+                arguments += [involving, involving]
+            }
+            if let states = query.states {
+                sql += " AND state IN (\(Self.placeholders(states.count)))"
+                arguments += StatementArguments(states.map(\.rawValue))
+            }
+            sql += " ORDER BY createdAtMs DESC, taskId DESC LIMIT ?"
+            arguments += [Self.clamp(query.limit)]
+            return try Self.decodeAll(MeshTask.self, db, sql: sql, arguments: arguments)
+        }
+    }
+
+    /// Counted here rather than with `GROUP BY`: SQLite then prefers walking the whole namespace
+    /// in assignee order (to skip a sort) over seeking the few active rows in the covering
+    /// `(namespace, state, assignee)` index. Active tasks are bounded by the agents' concurrency
+    /// limits, so fetching one short string per row is cheap.
+    public func activeTaskCounts(namespace: String) async throws -> [String: Int] {
+        try await writer.read { db in
+            let assignees = try String?.fetchAll(
+                db,
+                sql: """
+                    SELECT assignee FROM tasks
+                    WHERE namespace = ? AND state IN (\(Self.placeholders(Self.activeStates.count)))
+                    """,
+                arguments: StatementArguments([namespace] + Self.activeStates))
+            var counts: [String: Int] = [:]
+            for case let assignee? in assignees {
+                counts[assignee, default: 0] += 1
+            }
+            return counts
+        }
+    }
+
+    public func overdueTasks(nowMs: Int, limit: Int) async throws -> [MeshTask] {
+        try await writer.read { db in
+            try Self.decodeAll(
+                MeshTask.self, db,
+                sql: """
+                    SELECT json FROM tasks
+                    WHERE state IN (\(Self.placeholders(Self.nonTerminalStates.count))) AND deadlineMs <= ?
+                    ORDER BY deadlineMs, taskId LIMIT ?
+                    """,
+                arguments: StatementArguments(Self.nonTerminalStates) + [nowMs, Self.clamp(limit)])
+        }
+    }
+
+    public func queuedTasks(limit: Int) async throws -> [MeshTask] {
+        try await writer.read { db in
+            try Self.decodeAll(
+                MeshTask.self, db,
+                sql: "SELECT json FROM tasks WHERE state = ? ORDER BY createdAtMs, taskId LIMIT ?",
+                arguments: [TaskState.queued.rawValue, Self.clamp(limit)])
+        }
+    }
+
+    // MARK: - Deliveries
+
+    public func delivery(id: String) async throws -> MeshDelivery? {
+        try await writer.read { db in
+            try Self.decodeOne(
+                MeshDelivery.self, db, sql: "SELECT json FROM deliveries WHERE deliveryId = ?", arguments: [id])
+        }
+    }
+
+    public func availableDeliveries(recipient: String, nowMs: Int, limit: Int) async throws -> [MeshDelivery] {
+        try await writer.read { db in
+            try Self.decodeAll(
+                MeshDelivery.self, db,
+                sql: """
+                    SELECT json FROM deliveries
+                    WHERE recipient = ? AND (leaseUntilMs IS NULL OR leaseUntilMs <= ?)
+                    ORDER BY createdAtMs, deliveryId LIMIT ?
+                    """,
+                arguments: [recipient, nowMs, Self.clamp(limit)])
+        }
+    }
+
+    public func expiredOffers(nowMs: Int, limit: Int) async throws -> [MeshDelivery] {
+        try await writer.read { db in
+            try Self.decodeAll(
+                MeshDelivery.self, db,
+                sql: """
+                    SELECT json FROM deliveries
+                    WHERE kind = ? AND leaseUntilMs IS NOT NULL AND leaseUntilMs <= ?
+                    ORDER BY leaseUntilMs, deliveryId LIMIT ?
+                    """,
+                arguments: [DeliveryKind.taskOffer.rawValue, nowMs, Self.clamp(limit)])
+        }
+    }
+
+    public func deliveries(taskId: String) async throws -> [MeshDelivery] {
+        try await writer.read { db in
+            try Self.decodeAll(
+                MeshDelivery.self, db,
+                sql: "SELECT json FROM deliveries WHERE taskId = ? ORDER BY createdAtMs, deliveryId",
+                arguments: [taskId])
+        }
+    }
+
+    // MARK: - Events
+
+    public func events(namespace: String?, afterSeq: Int, limit: Int) async throws -> [MeshEvent] {
+        try await writer.read { db in
+            let columns = "SELECT seq, namespace, type, payload, createdAtMs FROM events"
+            let rows: [Row]
+            if let namespace {
+                rows = try Row.fetchAll(
+                    db, sql: "\(columns) WHERE namespace = ? AND seq > ? ORDER BY seq LIMIT ?",
+                    arguments: [namespace, afterSeq, Self.clamp(limit)])
+            } else {
+                rows = try Row.fetchAll(
+                    db, sql: "\(columns) WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [afterSeq, Self.clamp(limit)])
+            }
+            return try rows.map { row in
+                let payload: String = row["payload"]
+                return MeshEvent(
+                    seq: row["seq"], namespace: row["namespace"], type: row["type"],
+                    payload: try Self.decode(JSONValue.self, payload), createdAtMs: row["createdAtMs"])
+            }
+        }
+    }
+
+    /// Read from `sqlite_sequence` (the AUTOINCREMENT high-water mark) rather than `MAX(seq)`, so
+    /// the answer never goes backwards when the newest events have been pruned: a client that
+    /// saw seq N must not be told the log ends before N.
+    public func latestEventSeq() async throws -> Int {
+        try await writer.read { db in
+            try Int.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'events'") ?? 0
+        }
+    }
+
+    // MARK: - Writes
+
+    public func commit(_ change: MeshChange) async throws -> [MeshEvent] {
+        if change.isEmpty { return [] }
+        return try await writer.write { db in
+            try Self.checkVersions(change.upsertTasks, db)
+
+            for agent in change.upsertAgents {
+                try db.cachedStatement(sql: """
+                    INSERT INTO agents (agentId, namespace, json) VALUES (?, ?, ?)
+                    ON CONFLICT(agentId) DO UPDATE SET namespace = excluded.namespace, json = excluded.json
+                    """).execute(arguments: [agent.agentId, agent.namespace, try Self.encode(agent)])
+            }
+            for agentId in change.deleteAgents {
+                try db.cachedStatement(sql: "DELETE FROM agents WHERE agentId = ?").execute(arguments: [agentId])
+            }
+            for (task, _) in change.upsertTasks {
+                try Self.upsert(task, db)
+            }
+            for delivery in change.upsertDeliveries {
+                try db.cachedStatement(sql: """
+                    INSERT INTO deliveries
+                        (deliveryId, namespace, recipient, kind, taskId, leaseUntilMs, createdAtMs, json)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(deliveryId) DO UPDATE SET
+                        namespace = excluded.namespace, recipient = excluded.recipient, kind = excluded.kind,
+                        taskId = excluded.taskId, leaseUntilMs = excluded.leaseUntilMs,
+                        createdAtMs = excluded.createdAtMs, json = excluded.json
+                    """).execute(arguments: [
+                        delivery.deliveryId, delivery.namespace, delivery.recipient, delivery.kind.rawValue,
+                        delivery.taskId, delivery.leaseUntilMs, delivery.createdAtMs, try Self.encode(delivery),
+                    ])
+            }
+            for deliveryId in change.deleteDeliveries {
+                try db.cachedStatement(sql: "DELETE FROM deliveries WHERE deliveryId = ?")
+                    .execute(arguments: [deliveryId])
+            }
+            var inserted: [MeshEvent] = []
+            inserted.reserveCapacity(change.events.count)
+            for event in change.events {
+                try db.cachedStatement(
+                    sql: "INSERT INTO events (namespace, type, payload, createdAtMs) VALUES (?, ?, ?, ?)"
+                ).execute(arguments: [event.namespace, event.type, try Self.encode(event.payload), event.createdAtMs])
+                inserted.append(MeshEvent(
+                    seq: Int(db.lastInsertedRowID), namespace: event.namespace, type: event.type,
+                    payload: event.payload, createdAtMs: event.createdAtMs))
+            }
+            return inserted
+        }
+    }
+
+    /// Checks every expected version before anything is written, so a conflict costs no writes
+    /// (the transaction would roll them back anyway, but there is no point making them). A task
+    /// listed twice in one change is checked against the version its first entry writes.
+    private static func checkVersions(_ upserts: [(task: MeshTask, expectedVersion: Int?)], _ db: Database) throws {
+        var pending: [String: Int] = [:]
+        for (task, expected) in upserts {
+            let stored: Int?
+            if let version = pending[task.taskId] {
+                stored = version
+            } else {
+                stored = try Int.fetchOne(
+                    db.cachedStatement(sql: "SELECT version FROM tasks WHERE taskId = ?"), arguments: [task.taskId])
+            }
+            guard stored == expected else { throw MeshStoreError.versionConflict(taskId: task.taskId) }
+            pending[task.taskId] = task.version
+        }
+    }
+
+    /// A clash on the idempotency index means another create with the same key committed between
+    /// the caller's lookup and this write. It is reported as a version conflict because that is
+    /// exactly the situation (the caller's view is stale) and the caller's retry then finds the
+    /// winning task by its key.
+    private static func upsert(_ task: MeshTask, _ db: Database) throws {
+        do {
+            try db.cachedStatement(sql: """
+                INSERT INTO tasks (taskId, namespace, fromAgent, assignee, state, deadlineMs, idempotencyKey,
+                    createdAtMs, updatedAtMs, version, json)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(taskId) DO UPDATE SET
+                    namespace = excluded.namespace, fromAgent = excluded.fromAgent, assignee = excluded.assignee,
+                    state = excluded.state, deadlineMs = excluded.deadlineMs,
+                    idempotencyKey = excluded.idempotencyKey, createdAtMs = excluded.createdAtMs,
+                    updatedAtMs = excluded.updatedAtMs, version = excluded.version, json = excluded.json
+                """).execute(arguments: [
+                    task.taskId, task.namespace, task.from, task.assignee, task.state.rawValue, task.deadlineMs,
+                    task.idempotencyKey, task.createdAtMs, task.updatedAtMs, task.version, try encode(task),
+                ])
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+            throw MeshStoreError.versionConflict(taskId: task.taskId)
+        }
+    }
+
+    public func prune(tasksBeforeMs: Int, eventsBeforeMs: Int) async throws -> Int {
+        try await writer.write { db in
+            let terminal = "state IN (\(Self.placeholders(Self.terminalStates.count))) AND updatedAtMs < ?"
+            let arguments = StatementArguments(Self.terminalStates) + [tasksBeforeMs]
+            var deleted = 0
+            // Deliveries first: once their tasks are gone nothing would identify them.
+            try db.execute(
+                sql: "DELETE FROM deliveries WHERE taskId IN (SELECT taskId FROM tasks WHERE \(terminal))",
+                arguments: arguments)
+            deleted += db.changesCount
+            try db.execute(sql: "DELETE FROM tasks WHERE \(terminal)", arguments: arguments)
+            deleted += db.changesCount
+            try db.execute(sql: "DELETE FROM events WHERE createdAtMs < ?", arguments: [eventsBeforeMs])
+            deleted += db.changesCount
+            return deleted
+        }
+    }
+
+    // MARK: - Helpers
+
+    /// State sets derived from `TaskState` so a new state cannot be forgotten here.
+    private static let terminalStates = TaskState.allCases.filter(\.isTerminal).map(\.rawValue)
+    private static let nonTerminalStates = TaskState.allCases.filter { !$0.isTerminal }.map(\.rawValue)
+    private static let activeStates = TaskState.allCases.filter(\.occupiesAssignee).map(\.rawValue)
+
+    private static func placeholders(_ count: Int) -> String {
+        Array(repeating: "?", count: count).joined(separator: ", ")
+    }
+
+    /// SQLite reads a negative LIMIT as "no limit"; a caller asking for fewer than one row gets none.
+    private static func clamp(_ limit: Int) -> Int { max(limit, 0) }
+
+    private static func encode<T: Encodable>(_ value: T) throws -> String {
+        String(decoding: try JSONCoding.encode(value), as: UTF8.self)
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, _ json: String) throws -> T {
+        try JSONCoding.decode(type, from: Data(json.utf8))
+    }
+
+    private static func decodeOne<T: Decodable>(
+        _ type: T.Type, _ db: Database, sql: String, arguments: StatementArguments = StatementArguments()
+    ) throws -> T? {
+        try String.fetchOne(db, sql: sql, arguments: arguments).map { try decode(type, $0) }
+    }
+
+    private static func decodeAll<T: Decodable>(
+        _ type: T.Type, _ db: Database, sql: String, arguments: StatementArguments = StatementArguments()
+    ) throws -> [T] {
+        try String.fetchAll(db, sql: sql, arguments: arguments).map { try decode(type, $0) }
+    }
+}
