@@ -62,6 +62,8 @@ let package = Package(
             name: "ClawgateGateway",
             dependencies: [
                 "ClawgateProtocol",
+                "ClawgateMesh",
+                "ClawgateMeshSQLite",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),

@@ -117,7 +117,7 @@ public enum ConfigParser {
 
         mutating func config(_ root: JSONValue) throws(ConfigError) -> GatewayConfig {
             guard case .object = root else { throw fail("", "the top level must be an object, got \(root.typeName)") }
-            let top = try object(root, "", allowed: ["gateway", "logging", "$schema"])
+            let top = try object(root, "", allowed: ["gateway", "logging", "mesh", "$schema"])
             var config = GatewayConfig()
             config.gateway = try gateway(top["gateway"])
             let logging = try object(top["logging"], "logging", allowed: ["level", "file"])
@@ -126,6 +126,7 @@ public enum ConfigParser {
                 throw fail("logging.level", "expected one of \(GatewayLogLevel.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(level)\"")
             }
             config.logging.file = try nonEmptyString(logging["file"], "logging.file")
+            config.mesh = try mesh(top["mesh"])
             return config
         }
 
@@ -206,6 +207,27 @@ public enum ConfigParser {
             result.trustedProxy.userHeader = try nonEmptyString(t["userHeader"], "gateway.auth.trustedProxy.userHeader")
             result.trustedProxy.requiredHeaders = try stringArray(t["requiredHeaders"], "gateway.auth.trustedProxy.requiredHeaders")
             result.trustedProxy.allowUsers = try stringArray(t["allowUsers"], "gateway.auth.trustedProxy.allowUsers")
+            return result
+        }
+
+        func mesh(_ value: JSONValue?) throws(ConfigError) -> GatewayConfig.Mesh {
+            let m = try object(
+                value, "mesh",
+                allowed: [
+                    "staleAfterMs", "expireAfterMs", "leaseMs", "maxDeliveryAttempts", "maxMessageBytes", "retentionMs",
+                    "allowedNamespaces", "allowedAgents", "sweepIntervalMs",
+                ]
+            )
+            var result = GatewayConfig.Mesh()
+            if let v = try int(m["staleAfterMs"], "mesh.staleAfterMs", in: 1_000...86_400_000) { result.settings.staleAfterMs = v }
+            if let v = try int(m["expireAfterMs"], "mesh.expireAfterMs", in: 1_000...31_536_000_000) { result.settings.expireAfterMs = v }
+            if let v = try int(m["leaseMs"], "mesh.leaseMs", in: 100...3_600_000) { result.settings.leaseMs = v }
+            if let v = try int(m["maxDeliveryAttempts"], "mesh.maxDeliveryAttempts", in: 1...1_000) { result.settings.maxDeliveryAttempts = v }
+            if let v = try int(m["maxMessageBytes"], "mesh.maxMessageBytes", in: 1_024...67_108_864) { result.settings.maxMessageBytes = v }
+            if let v = try int(m["retentionMs"], "mesh.retentionMs", in: 60_000...31_536_000_000) { result.settings.retentionMs = v }
+            result.settings.allowedNamespaces = try stringArray(m["allowedNamespaces"], "mesh.allowedNamespaces")
+            result.settings.allowedAgents = try stringArray(m["allowedAgents"], "mesh.allowedAgents")
+            result.sweepIntervalMs = try int(m["sweepIntervalMs"], "mesh.sweepIntervalMs", in: 50...60_000)
             return result
         }
 

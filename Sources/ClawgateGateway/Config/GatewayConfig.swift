@@ -1,3 +1,5 @@
+import ClawgateMesh
+
 /// The parts of an OpenClaw config file that Clawgate acts on, with OpenClaw's key names.
 ///
 /// Every field is optional: absent means "use the default". Defaults live in
@@ -5,6 +7,7 @@
 public struct GatewayConfig: Sendable, Equatable {
     public var gateway = Gateway()
     public var logging = Logging()
+    public var mesh = Mesh()
 
     public init() {}
 
@@ -70,6 +73,13 @@ public struct GatewayConfig: Sendable, Equatable {
         public var healthRefreshMs: Int?
         public var maxPreauthConnections: Int?
         public var slowConsumerTimeoutMs: Int?
+        public init() {}
+    }
+
+    /// `mesh.*`: agent mesh behaviour.
+    public struct Mesh: Sendable, Equatable {
+        public var settings = MeshSettings()
+        public var sweepIntervalMs: Int?
         public init() {}
     }
 

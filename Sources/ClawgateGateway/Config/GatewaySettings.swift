@@ -1,3 +1,4 @@
+import ClawgateMesh
 import ClawgateProtocol
 import Foundation
 
@@ -54,6 +55,8 @@ public struct GatewaySettings: Sendable {
     public var limits: Limits
     public var logLevel: GatewayLogLevel
     public var logFile: String
+    public var mesh: MeshSettings
+    public var meshSweepIntervalMs: Int
 
     public struct Limits: Sendable, Equatable {
         /// Largest frame accepted after the handshake (`policy.maxPayload`).
@@ -153,7 +156,8 @@ public struct GatewaySettings: Sendable {
             configuredOrigins: config.gateway.controlUi.allowedOrigins,
             autoApproveLocalPairing: config.gateway.autoApproveLocalPairing ?? true,
             limits: Limits(), logLevel: .info,
-            logFile: config.logging.file ?? paths.logFile
+            logFile: config.logging.file ?? paths.logFile,
+            mesh: config.mesh.settings, meshSweepIntervalMs: config.mesh.sweepIntervalMs ?? 1_000
         )
         let limits = config.gateway.limits
         if let v = limits.maxPayloadBytes { settings.limits.maxPayloadBytes = v }

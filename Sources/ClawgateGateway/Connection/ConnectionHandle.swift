@@ -18,6 +18,8 @@ public final class ConnectionHandle: Sendable {
     let presence: PresenceEntry?
     let queue: OutboundQueue
     private let channel: any Channel
+    /// The mesh agent this connection acts for, once `mesh.register` bound it.
+    let meshBinding = Mutex<MeshBinding?>(nil)
 
     init(
         connId: String, role: GatewayRole, scopes: Set<String>, caps: Set<String>, clientId: String, clientMode: String,
@@ -79,4 +81,11 @@ public final class ConnectionHandle: Sendable {
         let channel = self.channel
         channel.eventLoop.scheduleTask(in: delay) { channel.close(promise: nil) }
     }
+}
+
+/// Which mesh agent a connection acts for, and when its heartbeat was last written.
+struct MeshBinding: Sendable {
+    var agentId: String
+    var namespace: String
+    var heartbeatPersistedAtMs: Int
 }

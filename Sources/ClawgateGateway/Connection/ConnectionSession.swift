@@ -295,6 +295,7 @@ struct ConnectionSession: Sendable {
             logger.debug("ignoring unparsable frame", metadata: ["bytes": "\(data.count)"])
             return
         }
+        await noteMeshActivity(handle)
         let responseTimeout = Duration.milliseconds(gateway.settings.limits.slowConsumerTimeoutMs)
         switch GatewayFrame.parse(value) {
         case .failure(let error):
@@ -308,6 +309,19 @@ struct ConnectionSession: Sendable {
         case .success(.cancel), .success(.response), .success(.event), .success(.unknown):
             logger.trace("ignoring client frame that is not a request")
         }
+    }
+
+    /// Every frame from a connection bound to a mesh agent counts as that agent's heartbeat;
+    /// it is written at most every 10 s so chatty agents do not turn into database writes.
+    private func noteMeshActivity(_ handle: ConnectionHandle) async {
+        let nowMs = Clock.nowMs()
+        let due: String? = handle.meshBinding.withLock { binding in
+            guard var current = binding, nowMs - current.heartbeatPersistedAtMs >= 10_000 else { return nil }
+            current.heartbeatPersistedAtMs = nowMs
+            binding = current
+            return current.agentId
+        }
+        if let agentId = due { _ = try? await gateway.mesh.heartbeat(agentId: agentId) }
     }
 
     func dispatch(_ frame: RequestFrame, handle: ConnectionHandle, logger: Logger) async -> ByteBuffer {

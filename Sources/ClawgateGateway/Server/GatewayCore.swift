@@ -1,3 +1,5 @@
+import ClawgateMesh
+import ClawgateMeshSQLite
 import ClawgateProtocol
 import Foundation
 import Logging
@@ -13,6 +15,8 @@ public final class GatewayCore: Sendable {
     let health: HealthMonitor
     let rateLimiter: AuthRateLimiter
     let methods: MethodTable
+    let mesh: MeshService
+    let meshConnections: MeshConnections
     let startedAtMs: Int
     let hostName: String
     private let runtime = Mutex(Runtime())
@@ -27,6 +31,7 @@ public final class GatewayCore: Sendable {
     static let advertisedEvents = [
         GatewayEvent.connectChallenge, GatewayEvent.tick, GatewayEvent.presence, GatewayEvent.health,
         GatewayEvent.shutdown, GatewayEvent.devicePairRequested, GatewayEvent.devicePairResolved,
+        MeshGatewayEvent.delivery, MeshGatewayEvent.event,
     ]
 
     init(settings: GatewaySettings, logger: Logger) throws {
@@ -49,7 +54,11 @@ public final class GatewayCore: Sendable {
         var table = MethodTable()
         SystemMethods.register(into: &table)
         DeviceMethods.register(into: &table)
+        MeshMethods.register(into: &table)
         self.methods = table
+        let meshStore = try SQLiteMeshStore(path: (settings.paths.stateDir as NSString).appendingPathComponent("mesh.sqlite"))
+        self.mesh = MeshService(store: meshStore, settings: settings.mesh)
+        self.meshConnections = MeshConnections()
     }
 
     static var platform: String {
@@ -127,6 +136,7 @@ public final class GatewayCore: Sendable {
     }
 
     func connectionClosed(_ handle: ConnectionHandle) {
+        meshConnections.unbind(handle)
         guard let entry = handle.presence, let version = presence.disconnect(entry, connId: handle.connId) else { return }
         broadcastPresence(version: version)
     }

@@ -27,6 +27,8 @@ public final class GatewayServer: Sendable {
     public func run(
         signals: [UnixSignal] = [], onReady: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
+        // Live mesh pushes go to this gateway's sockets; wired before the first connection.
+        await core.mesh.setSink(core.meshConnections)
         let group = try makeServiceGroup(signals: signals, onReady: onReady)
         do {
             try await group.run()

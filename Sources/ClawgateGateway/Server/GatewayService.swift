@@ -27,6 +27,19 @@ struct GatewayService: Service {
                     gateway.refreshHealth()
                 }
             }
+            group.addTask {
+                // Mesh housekeeping: lease expiry and redelivery, deadlines, queued routing,
+                // agent expiry, retention.
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(gateway.settings.meshSweepIntervalMs))
+                    if Task.isCancelled { break }
+                    do {
+                        try await gateway.mesh.sweep()
+                    } catch {
+                        gateway.logger.error("mesh sweep failed", metadata: ["error": "\(error)"])
+                    }
+                }
+            }
             try? await gracefulShutdown()
             group.cancelAll()
         }

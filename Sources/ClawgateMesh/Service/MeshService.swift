@@ -97,8 +97,17 @@ public actor MeshService {
         var change = MeshChange()
         change.upsertAgents = [agent]
         try await commit(change)
-        let load = try await store.activeTaskCounts(namespace: agent.namespace)[agentId] ?? 0
-        return AgentView(agent, status: .online, activeTasks: load)
+        return try await view(of: agent)
+    }
+
+    /// An agent with its live status and load.
+    public func view(agentId: String) async throws -> AgentView {
+        try await view(of: try await requireAgent(agentId))
+    }
+
+    private func view(of agent: MeshAgent) async throws -> AgentView {
+        let load = try await store.activeTaskCounts(namespace: agent.namespace)[agent.agentId] ?? 0
+        return AgentView(agent, status: agent.status(nowMs: now(), staleAfterMs: settings.staleAfterMs), activeTasks: load)
     }
 
     public func deregister(agentId: String) async throws {
