@@ -7,7 +7,7 @@ public struct ClawgateCommand: AsyncParsableCommand {
         commandName: "clawgate",
         abstract: "Clawgate — an OpenClaw gateway and multi-agent coordination hub.",
         version: GatewaySettings.version,
-        subcommands: [GatewayCommand.self, DevicesCommand.self],
+        subcommands: [GatewayCommand.self, DevicesCommand.self, MeshCommand.self],
         defaultSubcommand: GatewayCommand.self
     )
 

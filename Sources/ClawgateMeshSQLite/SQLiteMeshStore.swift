@@ -157,6 +157,32 @@ public final class SQLiteMeshStore: MeshStore {
                 CREATE INDEX events_created ON events(createdAtMs);
                 """)
         }
+        migrator.registerMigration("v2-knowledge") { db in
+            try db.execute(sql: """
+                CREATE TABLE files (
+                    namespace TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    json TEXT NOT NULL,
+                    PRIMARY KEY (namespace, key)
+                );
+                CREATE TABLE states (
+                    namespace TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    json TEXT NOT NULL,
+                    PRIMARY KEY (namespace, key)
+                );
+                CREATE TABLE broadcasts (
+                    broadcastId TEXT PRIMARY KEY NOT NULL,
+                    namespace TEXT NOT NULL,
+                    createdAtMs INTEGER NOT NULL,
+                    json TEXT NOT NULL
+                );
+                CREATE INDEX broadcasts_namespace_created ON broadcasts(namespace, createdAtMs, broadcastId);
+                CREATE INDEX broadcasts_created ON broadcasts(createdAtMs);
+                """)
+        }
         return migrator
     }
 
@@ -294,12 +320,64 @@ public final class SQLiteMeshStore: MeshStore {
         }
     }
 
+    public func expiredLeases(nowMs: Int, limit: Int) async throws -> [MeshDelivery] {
+        let kinds = DeliveryKind.allCases.filter { $0 != .taskOffer }.map(\.rawValue)
+        return try await writer.read { db in
+            try Self.decodeAll(
+                MeshDelivery.self, db,
+                sql: """
+                    SELECT json FROM deliveries
+                    WHERE kind IN (\(Self.placeholders(kinds.count))) AND leaseUntilMs IS NOT NULL AND leaseUntilMs <= ?
+                    ORDER BY leaseUntilMs, deliveryId LIMIT ?
+                    """,
+                arguments: StatementArguments(kinds) + [nowMs, Self.clamp(limit)])
+        }
+    }
+
     public func deliveries(taskId: String) async throws -> [MeshDelivery] {
         try await writer.read { db in
             try Self.decodeAll(
                 MeshDelivery.self, db,
                 sql: "SELECT json FROM deliveries WHERE taskId = ? ORDER BY createdAtMs, deliveryId",
                 arguments: [taskId])
+        }
+    }
+
+    // MARK: - Files, state documents, broadcasts
+
+    public func file(namespace: String, key: String) async throws -> SharedFile? {
+        try await writer.read { db in
+            try Self.decodeOne(
+                SharedFile.self, db, sql: "SELECT json FROM files WHERE namespace = ? AND key = ?", arguments: [namespace, key])
+        }
+    }
+
+    public func files(namespace: String) async throws -> [SharedFile] {
+        try await writer.read { db in
+            try Self.decodeAll(SharedFile.self, db, sql: "SELECT json FROM files WHERE namespace = ? ORDER BY key", arguments: [namespace])
+        }
+    }
+
+    public func stateDocument(namespace: String, key: String) async throws -> StateDocument? {
+        try await writer.read { db in
+            try Self.decodeOne(
+                StateDocument.self, db, sql: "SELECT json FROM states WHERE namespace = ? AND key = ?", arguments: [namespace, key])
+        }
+    }
+
+    public func stateDocuments(namespace: String) async throws -> [StateDocument] {
+        try await writer.read { db in
+            try Self.decodeAll(
+                StateDocument.self, db, sql: "SELECT json FROM states WHERE namespace = ? ORDER BY key", arguments: [namespace])
+        }
+    }
+
+    public func broadcasts(namespace: String, limit: Int) async throws -> [MeshBroadcast] {
+        try await writer.read { db in
+            try Self.decodeAll(
+                MeshBroadcast.self, db,
+                sql: "SELECT json FROM broadcasts WHERE namespace = ? ORDER BY createdAtMs DESC, broadcastId DESC LIMIT ?",
+                arguments: [namespace, Self.clamp(limit)])
         }
     }
 
@@ -341,6 +419,7 @@ public final class SQLiteMeshStore: MeshStore {
         if change.isEmpty { return [] }
         return try await writer.write { db in
             try Self.checkVersions(change.upsertTasks, db)
+            try Self.checkKnowledgeVersions(change, db)
 
             for agent in change.upsertAgents {
                 try db.cachedStatement(sql: """
@@ -372,6 +451,38 @@ public final class SQLiteMeshStore: MeshStore {
                 try db.cachedStatement(sql: "DELETE FROM deliveries WHERE deliveryId = ?")
                     .execute(arguments: [deliveryId])
             }
+            for (file, _) in change.upsertFiles {
+                try db.cachedStatement(sql: """
+                    INSERT INTO files (namespace, key, version, json) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(namespace, key) DO UPDATE SET version = excluded.version, json = excluded.json
+                    """).execute(arguments: [file.namespace, file.key, file.version, try Self.encode(file)])
+            }
+            for (namespace, key, _) in change.deleteFiles {
+                try db.cachedStatement(sql: "DELETE FROM files WHERE namespace = ? AND key = ?").execute(arguments: [namespace, key])
+            }
+            for (document, _) in change.upsertStates {
+                try db.cachedStatement(sql: """
+                    INSERT INTO states (namespace, key, version, json) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(namespace, key) DO UPDATE SET version = excluded.version, json = excluded.json
+                    """).execute(arguments: [document.namespace, document.key, document.version, try Self.encode(document)])
+            }
+            var trimmed = Set<String>()
+            for broadcast in change.insertBroadcasts {
+                try db.cachedStatement(
+                    sql: "INSERT INTO broadcasts (broadcastId, namespace, createdAtMs, json) VALUES (?, ?, ?, ?)"
+                ).execute(arguments: [broadcast.broadcastId, broadcast.namespace, broadcast.createdAtMs, try Self.encode(broadcast)])
+                trimmed.insert(broadcast.namespace)
+            }
+            // Bounded history: only the newest broadcasts of each touched namespace stay.
+            for namespace in trimmed {
+                try db.execute(
+                    sql: """
+                        DELETE FROM broadcasts WHERE namespace = ? AND broadcastId NOT IN (
+                            SELECT broadcastId FROM broadcasts WHERE namespace = ?
+                            ORDER BY createdAtMs DESC, broadcastId DESC LIMIT ?)
+                        """,
+                    arguments: [namespace, namespace, max(change.broadcastHistoryLimit, 0)])
+            }
             var inserted: [MeshEvent] = []
             inserted.reserveCapacity(change.events.count)
             for event in change.events {
@@ -401,6 +512,24 @@ public final class SQLiteMeshStore: MeshStore {
             }
             guard stored == expected else { throw MeshStoreError.versionConflict(taskId: task.taskId) }
             pending[task.taskId] = task.version
+        }
+    }
+
+    /// Optimistic concurrency for files and state documents, checked before any write.
+    private static func checkKnowledgeVersions(_ change: MeshChange, _ db: Database) throws {
+        func version(_ table: String, _ namespace: String, _ key: String) throws -> Int? {
+            try Int.fetchOne(
+                db.cachedStatement(sql: "SELECT version FROM \(table) WHERE namespace = ? AND key = ?"),
+                arguments: [namespace, key])
+        }
+        for (file, expected) in change.upsertFiles where try version("files", file.namespace, file.key) != expected {
+            throw MeshStoreError.fileConflict(namespace: file.namespace, key: file.key)
+        }
+        for (namespace, key, expected) in change.deleteFiles where try version("files", namespace, key) != expected {
+            throw MeshStoreError.fileConflict(namespace: namespace, key: key)
+        }
+        for (document, expected) in change.upsertStates where try version("states", document.namespace, document.key) != expected {
+            throw MeshStoreError.stateConflict(namespace: document.namespace, key: document.key)
         }
     }
 
@@ -441,6 +570,8 @@ public final class SQLiteMeshStore: MeshStore {
             try db.execute(sql: "DELETE FROM tasks WHERE \(terminal)", arguments: arguments)
             deleted += db.changesCount
             try db.execute(sql: "DELETE FROM events WHERE createdAtMs < ?", arguments: [eventsBeforeMs])
+            deleted += db.changesCount
+            try db.execute(sql: "DELETE FROM broadcasts WHERE createdAtMs < ?", arguments: [eventsBeforeMs])
             deleted += db.changesCount
             return deleted
         }

@@ -6,7 +6,7 @@
 public struct MeshRegisterParams: MethodParams, Equatable {
     public static let fields: Set<String> = [
         "agentId", "name", "namespace", "capabilities", "agentTypes", "maxConcurrentTasks", "models", "description",
-        "machine", "credential",
+        "machine", "credential", "topics", "subscribe",
     ]
     public var agentId: String?
     public var name: String?
@@ -18,11 +18,17 @@ public struct MeshRegisterParams: MethodParams, Equatable {
     public var description: String?
     public var machine: String?
     public var credential: String?
+    /// Broadcast topics to receive (absent: all).
+    public var topics: [String]?
+    /// Whether this connection takes pushed deliveries and events (default true). A short-lived
+    /// client that only acts (a CLI command) says false and collects with `mesh.poll`.
+    public var subscribe: Bool?
 
     public init(
         agentId: String? = nil, name: String? = nil, namespace: String? = nil, capabilities: [String]? = nil,
-        agentTypes: [String]? = nil, maxConcurrentTasks: Int? = nil, credential: String? = nil
+        agentTypes: [String]? = nil, maxConcurrentTasks: Int? = nil, credential: String? = nil, topics: [String]? = nil
     ) {
+        self.topics = topics
         self.agentId = agentId
         self.name = name
         self.namespace = namespace
@@ -191,6 +197,60 @@ public struct MeshEventsSinceParams: MethodParams, Equatable {
     public init(seq: Int, limit: Int? = nil) {
         self.seq = seq
         self.limit = limit
+    }
+}
+
+/// `mesh.broadcast`.
+public struct MeshBroadcastParams: MethodParams, Equatable {
+    public static let fields: Set<String> = ["content", "topic", "tags"]
+    public var content: String
+    public var topic: String?
+    public var tags: [String]?
+    public init(content: String, topic: String? = nil, tags: [String]? = nil) {
+        self.content = content
+        self.topic = topic
+        self.tags = tags
+    }
+}
+
+/// `mesh.files.put`. `ifVersion` makes the write conditional (0: must not exist yet).
+public struct MeshFilePutParams: MethodParams, Equatable {
+    public static let fields: Set<String> = ["key", "content", "fileType", "ifVersion"]
+    public var key: String
+    public var content: String
+    public var fileType: String?
+    public var ifVersion: Int?
+    public init(key: String, content: String, fileType: String? = nil, ifVersion: Int? = nil) {
+        self.key = key
+        self.content = content
+        self.fileType = fileType
+        self.ifVersion = ifVersion
+    }
+}
+
+/// `mesh.files.get`, `mesh.files.delete`, `mesh.state.get`.
+public struct MeshKeyParams: MethodParams, Equatable {
+    public static let fields: Set<String> = ["key", "ifVersion"]
+    public var key: String
+    public var ifVersion: Int?
+    public init(key: String, ifVersion: Int? = nil) {
+        self.key = key
+        self.ifVersion = ifVersion
+    }
+}
+
+/// `mesh.state.set`. `policy`: last-write-wins (default), merge, reject.
+public struct MeshStateSetParams: MethodParams, Equatable {
+    public static let fields: Set<String> = ["key", "value", "policy", "ifVersion"]
+    public var key: String
+    public var value: JSONValue
+    public var policy: String?
+    public var ifVersion: Int?
+    public init(key: String, value: JSONValue, policy: String? = nil, ifVersion: Int? = nil) {
+        self.key = key
+        self.value = value
+        self.policy = policy
+        self.ifVersion = ifVersion
     }
 }
 

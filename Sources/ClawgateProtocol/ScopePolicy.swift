@@ -12,13 +12,15 @@ public enum ScopePolicy {
         "node.list", "node.describe", "chat.history", "config.schema.lookup", "talk.config", "agents.files.list",
         "agents.files.get", "doctor.memory.status", "commands.list", "tasks.list", "tasks.get",
         "mesh.discover", "mesh.capabilities", "mesh.tasks.get", "mesh.tasks.list", "mesh.events.since",
+        "mesh.broadcasts.list", "mesh.files.get", "mesh.files.list", "mesh.state.get",
     ]
     static let writeMethods: Set<String> = [
         "send", "poll", "agent", "agent.wait", "wake", "talk.mode", "talk.speak", "tts.enable", "tts.disable",
         "tts.convert", "tts.setProvider", "voicewake.set", "node.invoke", "chat.send", "chat.abort",
         "browser.request", "push.test", "tools.invoke", "tasks.cancel",
         "mesh.register", "mesh.heartbeat", "mesh.delegate", "mesh.accept", "mesh.reject", "mesh.update",
-        "mesh.complete", "mesh.fail", "mesh.cancel", "mesh.poll", "mesh.ack",
+        "mesh.complete", "mesh.fail", "mesh.cancel", "mesh.poll", "mesh.ack", "mesh.broadcast", "mesh.files.put",
+        "mesh.files.delete", "mesh.state.set",
     ]
     static let approvalMethods: Set<String> = [
         "exec.approval.request", "exec.approval.waitDecision", "exec.approval.resolve", "exec.approval.get",

@@ -134,3 +134,38 @@ struct MeshRPCTests {
         }
     }
 }
+
+extension MeshRPCTests {
+    @Test func broadcastsFilesAndStateOverTheSocket() async throws {
+        try await withGateway { gw in
+            try await connect(Self.agentOptions(gw)) { a in
+                _ = try await Self.register(a, "a")
+                try await connect(Self.agentOptions(gw)) { b in
+                    _ = try await Self.register(b, "b")
+                    let sent = try await a.call("mesh.broadcast", params: ["content": "hello all", "tags": ["greeting"]])
+                    #expect(sent["recipients"] == 1)
+                    let pushed = try await Self.nextEvent(b, MeshGatewayEvent.delivery)
+                    #expect(pushed.payload?["kind"] == "knowledge_broadcast")
+                    #expect(pushed.payload?["payload"]?["content"] == "hello all")
+
+                    let put = try await a.call("mesh.files.put", params: ["key": "notes.md", "content": "draft", "ifVersion": 0])
+                    #expect(put["version"] == 1)
+                    let notice = try await Self.nextEvent(b, MeshGatewayEvent.delivery)
+                    #expect(notice.payload?["kind"] == "file_updated")
+                    let conflict = try await b.request("mesh.files.put", params: ["key": "notes.md", "content": "mine", "ifVersion": 0])
+                    #expect(conflict.error?.detailCode == "conflict")
+                    #expect(try await b.call("mesh.files.get", params: ["key": "notes.md"])["content"] == "draft")
+                    #expect(try await b.call("mesh.files.list")["count"] == 1)
+
+                    _ = try await a.call("mesh.state.set", params: ["key": "run", "value": ["tasks": ["t1"]]])
+                    let merged = try await b.call("mesh.state.set", params: ["key": "run", "value": ["tasks": ["t2"]], "policy": "merge"])
+                    #expect(merged["value"] == ["tasks": ["t1", "t2"]])
+                    let rejected = try await a.request("mesh.state.set", params: ["key": "run", "value": [:], "policy": "reject", "ifVersion": 1])
+                    #expect(rejected.error?.detailCode == "conflict")
+                    let badPolicy = try await a.request("mesh.state.set", params: ["key": "run", "value": [:], "policy": "yolo"])
+                    #expect(badPolicy.error?.message == "policy must be one of last-write-wins, merge, reject")
+                }
+            }
+        }
+    }
+}

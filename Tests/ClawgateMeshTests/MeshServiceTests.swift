@@ -69,6 +69,12 @@ struct MeshServiceTests {
         let again = try await mesh.service.register(AgentRegistration(agentId: "alpha", capabilities: ["code", "test"]), credential: secret)
         #expect(again.credential == nil)
         #expect(again.agent.capabilities == ["code", "test"])
+        // A bare re-registration (id + credential) keeps the profile and logs nothing new.
+        let before = try await mesh.service.events(namespace: nil, afterSeq: 0).count
+        let bare = try await mesh.service.register(AgentRegistration(agentId: "alpha"), credential: secret)
+        #expect(bare.agent.capabilities == ["code", "test"])
+        #expect(bare.agent.registeredAtMs == agent.registeredAtMs)
+        #expect(try await mesh.service.events(namespace: nil, afterSeq: 0).count == before)
         await meshError(.invalidInput) { _ = try await mesh.service.register(AgentRegistration(agentId: "bad id!")) }
         await meshError(.invalidInput) { _ = try await mesh.service.register(AgentRegistration(maxConcurrentTasks: 0)) }
     }
@@ -364,5 +370,37 @@ struct MeshServiceTests {
         _ = try await reopened.service.accept(taskId: taskId, by: "worker")
         _ = try await reopened.service.complete(taskId: taskId, by: "worker", result: "ok")
         #expect(try await reopened.service.poll(agentId: "boss").first?.payload["result"] == "ok")
+    }
+}
+
+extension MeshServiceTests {
+    @Test func lapsedResultsArePushedAgainOrReleasedForPolls() async throws {
+        let mesh = try MeshFixture()
+        let sink = RecordingSink()
+        await mesh.service.setSink(sink)
+        _ = try await mesh.agent("boss")
+        _ = try await mesh.agent("worker")
+        sink.connect("boss")
+        let task = try await mesh.service.delegate(DelegateRequest(to: "worker", type: "x"), from: "boss")
+        _ = try await mesh.service.accept(taskId: task.taskId, by: "worker")
+        _ = try await mesh.service.complete(taskId: task.taskId, by: "worker", result: "r")
+        #expect(sink.pushed.filter { $0.kind == .taskResult }.count == 1)
+        // Not acknowledged within the lease: the sweep pushes it again.
+        mesh.clock.advance(ms: mesh.service.settings.leaseMs + 1)
+        try await mesh.service.sweep()
+        let results = sink.pushed.filter { $0.kind == .taskResult }
+        #expect(results.count == 2)
+        #expect(results.last?.attempts == 2)
+        #expect(results.map(\.deliveryId) == Array(repeating: results[0].deliveryId, count: 2))
+        // A recipient that is not connected gets it on its next poll after the lease.
+        _ = try await mesh.agent("quiet")
+        let other = try await mesh.service.delegate(DelegateRequest(to: "worker", type: "x"), from: "quiet")
+        _ = try await mesh.service.accept(taskId: other.taskId, by: "worker")
+        _ = try await mesh.service.complete(taskId: other.taskId, by: "worker", result: nil)
+        let first = try await mesh.service.poll(agentId: "quiet")
+        #expect(first.count == 1)
+        mesh.clock.advance(ms: mesh.service.settings.leaseMs + 1)
+        try await mesh.service.sweep()
+        #expect(try await mesh.service.poll(agentId: "quiet").map(\.deliveryId) == first.map(\.deliveryId))
     }
 }

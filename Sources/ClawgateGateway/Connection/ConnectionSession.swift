@@ -91,7 +91,7 @@ struct ConnectionSession: Sendable {
             case .close(let code, let reason):
                 try? await outbound.close(WebSocketErrorCode(codeNumber: Int(code)), reason: String(reason.utf8.prefix(120)) ?? "closing")
                 queue.markWriterDone()
-                channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+                channel.eventLoop.scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }
                 return
             }
         }

@@ -8,14 +8,23 @@ import Synchronization
 /// deliveries (`mesh.delivery`) and of the namespace's event log (`mesh.event`).
 final class MeshConnections: MeshPushSink {
     private let byAgent = Mutex<[String: [ConnectionHandle]]>([:])
+    /// ClawLink push sockets (`/ws/{agent_id}`), the other kind of live connection.
+    let clawLink = ClawLinkHub()
 
-    func bind(_ handle: ConnectionHandle, agentId: String, namespace: String, nowMs: Int) {
+    /// Makes the connection act for `agentId`. With `receivesPushes` false it only acts (a
+    /// short-lived CLI command): deliveries and events keep going to the agent's other
+    /// connections or wait for its poll, instead of being leased to a socket about to close.
+    func bind(_ handle: ConnectionHandle, agentId: String, namespace: String, nowMs: Int, receivesPushes: Bool = true) {
         let previous = handle.meshBinding.withLock { binding -> String? in
             defer { binding = MeshBinding(agentId: agentId, namespace: namespace, heartbeatPersistedAtMs: nowMs) }
             return binding?.agentId
         }
         byAgent.withLock { map in
-            if let previous { map[previous]?.removeAll { $0 === handle } }
+            if let previous {
+                map[previous]?.removeAll { $0 === handle }
+                if map[previous]?.isEmpty == true { map[previous] = nil }
+            }
+            guard receivesPushes else { return }
             var handles = map[agentId] ?? []
             if !handles.contains(where: { $0 === handle }) { handles.append(handle) }
             map[agentId] = handles
@@ -31,19 +40,23 @@ final class MeshConnections: MeshPushSink {
     }
 
     func isConnected(agentId: String) -> Bool {
-        byAgent.withLock { !($0[agentId]?.isEmpty ?? true) }
+        byAgent.withLock { !($0[agentId]?.isEmpty ?? true) } || clawLink.isConnected(agentId: agentId)
     }
 
     /// One live connection of the recipient gets it (the newest); the lease brings it back if
-    /// that connection dies before the agent answers.
+    /// that connection dies before the agent answers. An agent without a gateway socket may
+    /// have a ClawLink push socket.
     func push(_ delivery: MeshDelivery) {
-        guard let handle = byAgent.withLock({ $0[delivery.recipient]?.last }),
-            let payload = try? JSONCoding.encode(delivery)
-        else { return }
+        guard let handle = byAgent.withLock({ $0[delivery.recipient]?.last }) else {
+            clawLink.push(delivery)
+            return
+        }
+        guard let payload = try? JSONCoding.encode(delivery) else { return }
         handle.sendEvent(prefix: FrameEncoder.eventPrefix(event: MeshGatewayEvent.delivery, payloadJSON: payload, stateVersion: nil), droppable: false)
     }
 
     func publish(_ events: [MeshEvent]) {
+        clawLink.publish(events)
         let handlesByNamespace: [String: [ConnectionHandle]] = byAgent.withLock { map in
             var result: [String: [ConnectionHandle]] = [:]
             for handles in map.values {

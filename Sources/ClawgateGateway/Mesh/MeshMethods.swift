@@ -10,16 +10,18 @@ enum MeshMethods {
             try await mapped(context) {
                 let registration = AgentRegistration(
                     agentId: params.agentId, name: params.name, namespace: params.namespace,
-                    capabilities: params.capabilities ?? [], agentTypes: params.agentTypes ?? [],
-                    maxConcurrentTasks: params.maxConcurrentTasks, models: params.models ?? [], description: params.description,
-                    machine: params.machine ?? context.connection.remoteIP
+                    capabilities: params.capabilities, agentTypes: params.agentTypes,
+                    maxConcurrentTasks: params.maxConcurrentTasks, models: params.models, description: params.description,
+                    machine: params.machine, topics: params.topics
                 )
                 let (agent, credential) = try await context.gateway.mesh.register(registration, credential: params.credential)
+                let subscribe = params.subscribe ?? true
                 context.gateway.meshConnections.bind(
-                    context.connection, agentId: agent.agentId, namespace: agent.namespace, nowMs: Clock.nowMs()
+                    context.connection, agentId: agent.agentId, namespace: agent.namespace, nowMs: Clock.nowMs(),
+                    receivesPushes: subscribe
                 )
                 // Whatever waited for this agent while it was away goes out now.
-                try await context.gateway.mesh.flush(agentId: agent.agentId)
+                if subscribe { try await context.gateway.mesh.flush(agentId: agent.agentId) }
                 var result: [String: JSONValue] = [
                     "agent": try JSONCoding.value(of: try await context.gateway.mesh.view(agentId: agent.agentId))
                 ]
@@ -140,6 +142,59 @@ enum MeshMethods {
             try await mapped(context) {
                 let acked = try await context.gateway.mesh.ack(agentId: try bound(context).agentId, deliveryIds: params.deliveryIds)
                 return ["acked": .int(acked)] as JSONValue
+            }
+        }
+        table.register("mesh.broadcast", MeshBroadcastParams.self) { params, context in
+            try await mapped(context) {
+                let (broadcast, recipients) = try await context.gateway.mesh.broadcast(
+                    from: try bound(context).agentId, content: params.content, topic: params.topic, tags: params.tags ?? []
+                )
+                return ["broadcast": try JSONCoding.value(of: broadcast), "recipients": .int(recipients)] as JSONValue
+            }
+        }
+        table.register("mesh.broadcasts.list", MeshPollParams.self) { params, context in
+            try await mapped(context) {
+                let list = try await context.gateway.mesh.broadcasts(asSeenBy: try bound(context).agentId, limit: params.limit ?? 100)
+                return ["broadcasts": try JSONCoding.value(of: list), "count": .int(list.count)] as JSONValue
+            }
+        }
+        table.register("mesh.files.put", MeshFilePutParams.self) { params, context in
+            try await mapped(context) {
+                try await context.gateway.mesh.putFile(
+                    by: try bound(context).agentId, key: params.key, content: params.content, fileType: params.fileType,
+                    ifVersion: params.ifVersion
+                ).metadata
+            }
+        }
+        table.register("mesh.files.get", MeshKeyParams.self) { params, context in
+            try await mapped(context) { try await context.gateway.mesh.file(asSeenBy: try bound(context).agentId, key: params.key) }
+        }
+        table.register("mesh.files.list", EmptyParams.self) { _, context in
+            try await mapped(context) {
+                let files = try await context.gateway.mesh.files(asSeenBy: try bound(context).agentId)
+                return ["files": try JSONCoding.value(of: files), "count": .int(files.count)] as JSONValue
+            }
+        }
+        table.register("mesh.files.delete", MeshKeyParams.self) { params, context in
+            try await mapped(context) {
+                try await context.gateway.mesh.deleteFile(by: try bound(context).agentId, key: params.key, ifVersion: params.ifVersion)
+            }
+        }
+        table.register("mesh.state.get", MeshKeyParams.self) { params, context in
+            try await mapped(context) { try await context.gateway.mesh.state(asSeenBy: try bound(context).agentId, key: params.key) }
+        }
+        table.register("mesh.state.set", MeshStateSetParams.self) { params, context in
+            try await mapped(context) {
+                var policy = ConflictPolicy.lastWriteWins
+                if let raw = params.policy {
+                    guard let parsed = ConflictPolicy(parsing: raw) else {
+                        throw MeshError(.invalidInput, "policy must be one of last-write-wins, merge, reject")
+                    }
+                    policy = parsed
+                }
+                return try await context.gateway.mesh.setState(
+                    by: try bound(context).agentId, key: params.key, value: params.value, policy: policy, ifVersion: params.ifVersion
+                )
             }
         }
         table.register("mesh.events.since", MeshEventsSinceParams.self) { params, context in

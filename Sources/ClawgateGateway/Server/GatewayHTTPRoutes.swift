@@ -3,7 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// The HTTP side of the one port: liveness and readiness probes.
+/// The HTTP side of the one port: liveness and readiness probes, and the ClawLink relay API.
 enum GatewayHTTPRoutes {
     /// Paths served over plain HTTP; a WebSocket upgrade is accepted on every other path.
     static let paths: Set<String> = ["/health", "/healthz", "/ready", "/readyz"]
@@ -25,6 +25,9 @@ enum GatewayHTTPRoutes {
             }
             methodNotAllowed(router, path)
         }
+        // The ClawLink relay API (`/`, `/register`, `/poll/{id}`, …); WebSocket upgrades still
+        // reach the gateway socket on every path but `/ws/{agent_id}`.
+        ClawLinkRoutes.register(on: router, gateway: gateway)
         return router
     }
 

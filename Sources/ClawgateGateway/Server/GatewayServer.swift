@@ -63,7 +63,9 @@ public final class GatewayServer: Sendable {
         services.append(.init(service: GatewayService(gateway: core)))
         var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: signals, logger: logger)
         configuration.maximumGracefulShutdownDuration = .seconds(15)
-        configuration.maximumCancellationDuration = .seconds(3)
+        // After the graceful phase, cancellation gets this long before ServiceLifecycle gives up
+        // (it crashes the process): generous, so a loaded machine is not mistaken for a hang.
+        configuration.maximumCancellationDuration = .seconds(15)
         return ServiceGroup(configuration: configuration)
     }
 
@@ -83,7 +85,11 @@ public final class GatewayServer: Sendable {
                     )
                 )
             ) { request, channel, _ in
-                // Every path that is not an HTTP route is the gateway socket.
+                // `/ws/{agent_id}` is a ClawLink push socket.
+                if let agentId = ClawLinkUpgrade.agentId(path: request.path) {
+                    return await ClawLinkUpgrade.shouldUpgrade(request, channel: channel, agentId: agentId, gateway: core)
+                }
+                // Every other path that is not an HTTP route is the gateway socket.
                 if httpPaths.contains(request.path ?? "/") { return .dontUpgrade }
                 let upgrade = UpgradeRequest(remote: ClientAddress(channel.remoteAddress), headers: request.headerFields, authority: request.authority)
                 let session = ConnectionSession(gateway: core, request: upgrade, channel: channel)

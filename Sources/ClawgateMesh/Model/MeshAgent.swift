@@ -15,11 +15,13 @@ public struct MeshAgent: Codable, Sendable, Equatable {
     public var lastHeartbeatMs: Int
     /// SHA-256 (hex) of the agent's credential; the credential itself is shown once at registration.
     public var credentialHash: String
+    /// Broadcast topics the agent wants; nil or empty: every broadcast of its namespace.
+    public var topics: [String]?
 
     public init(
         agentId: String, namespace: String, name: String, capabilities: [String], agentTypes: [String],
         maxConcurrentTasks: Int, models: [String], description: String, machine: String?, registeredAtMs: Int,
-        lastHeartbeatMs: Int, credentialHash: String
+        lastHeartbeatMs: Int, credentialHash: String, topics: [String]? = nil
     ) {
         self.agentId = agentId
         self.namespace = namespace
@@ -33,6 +35,13 @@ public struct MeshAgent: Codable, Sendable, Equatable {
         self.registeredAtMs = registeredAtMs
         self.lastHeartbeatMs = lastHeartbeatMs
         self.credentialHash = credentialHash
+        self.topics = topics
+    }
+
+    /// Whether a broadcast on `topic` is for this agent.
+    public func wants(topic: String) -> Bool {
+        guard let topics, !topics.isEmpty else { return true }
+        return topics.contains(topic)
     }
 
     public func status(nowMs: Int, staleAfterMs: Int) -> AgentStatus {

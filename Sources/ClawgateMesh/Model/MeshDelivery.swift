@@ -43,4 +43,8 @@ public enum DeliveryKind: String, Codable, Sendable, CaseIterable {
     case taskResult = "task_result"
     /// The delegator canceled a task the recipient holds; answered by ack.
     case taskCanceled = "task_canceled"
+    /// A knowledge broadcast; answered by ack.
+    case broadcast = "knowledge_broadcast"
+    /// A shared file changed; answered by ack.
+    case fileUpdated = "file_updated"
 }

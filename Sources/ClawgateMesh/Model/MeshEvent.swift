@@ -36,6 +36,7 @@ public struct NewMeshEvent: Sendable, Equatable {
 /// Mesh event types.
 public enum MeshEventType {
     public static let agentRegistered = "agent_registered"
+    public static let agentUpdated = "agent_updated"
     public static let agentExpired = "agent_expired"
     public static let agentDeregistered = "agent_deregistered"
     public static let taskCreated = "task_created"
@@ -48,4 +49,8 @@ public enum MeshEventType {
     public static let taskCanceled = "task_canceled"
     public static let taskExpired = "task_expired"
     public static let taskDeadLettered = "task_dead_lettered"
+    public static let knowledgeBroadcast = "knowledge_broadcast"
+    public static let fileUpdated = "file_updated"
+    public static let fileDeleted = "file_deleted"
+    public static let stateChanged = "state_changed"
 }

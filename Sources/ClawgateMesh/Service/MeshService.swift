@@ -11,7 +11,7 @@ import Foundation
 public actor MeshService {
     let store: any MeshStore
     public nonisolated let settings: MeshSettings
-    private let now: @Sendable () -> Int
+    let now: @Sendable () -> Int
     private var sink: (any MeshPushSink)?
 
     public init(store: any MeshStore, settings: MeshSettings = .init(), now: @escaping @Sendable () -> Int = MeshClock.nowMs) {
@@ -31,29 +31,32 @@ public actor MeshService {
     public func register(
         _ registration: AgentRegistration, credential presented: String? = nil, trustedCaller: Bool = false
     ) async throws -> (agent: MeshAgent, credential: String?) {
-        let namespace = try MeshValidation.name(registration.namespace ?? "default", field: "namespace")
+        let agentId = try registration.agentId.map { try MeshValidation.name($0, field: "agentId") } ?? MeshIDs.agentId()
+        let existing = try await store.agent(id: agentId)
+        let namespace = try MeshValidation.name(registration.namespace ?? existing?.namespace ?? "default", field: "namespace")
         if !settings.allowedNamespaces.isEmpty && !settings.allowedNamespaces.contains(namespace) {
             throw MeshError(.forbidden, "namespace \(namespace) is not allowed on this gateway")
         }
-        let agentId = try registration.agentId.map { try MeshValidation.name($0, field: "agentId") } ?? MeshIDs.agentId()
         if !settings.allowedAgents.isEmpty && !settings.allowedAgents.contains(agentId) {
             throw MeshError(.forbidden, "agent \(agentId) is not allowed on this gateway")
         }
-        let capabilities = try MeshValidation.list(registration.capabilities, field: "capabilities")
-        let agentTypes = try MeshValidation.list(registration.agentTypes, field: "agentTypes")
-        let models = try MeshValidation.list(registration.models, field: "models")
-        let maxConcurrent = registration.maxConcurrentTasks ?? 1
+        // Fields left out of a re-registration keep what the agent had.
+        let capabilities = try MeshValidation.list(registration.capabilities ?? existing?.capabilities ?? [], field: "capabilities")
+        let agentTypes = try MeshValidation.list(registration.agentTypes ?? existing?.agentTypes ?? [], field: "agentTypes")
+        let models = try MeshValidation.list(registration.models ?? existing?.models ?? [], field: "models")
+        let topics = try (registration.topics ?? existing?.topics).map { try MeshValidation.list($0, field: "topics") }
+        let maxConcurrent = registration.maxConcurrentTasks ?? existing?.maxConcurrentTasks ?? 1
         guard (1...10_000).contains(maxConcurrent) else {
             throw MeshError(.invalidInput, "maxConcurrentTasks must be between 1 and 10000")
         }
-        let description = registration.description ?? ""
+        let description = registration.description ?? existing?.description ?? ""
         guard description.utf8.count <= 4096 else { throw MeshError(.invalidInput, "description is longer than 4096 bytes") }
-        let name = registration.name.map { String($0.prefix(128)) } ?? "agent-\(agentId.prefix(4))"
+        let name = registration.name.map { String($0.prefix(128)) } ?? existing?.name ?? "agent-\(agentId.prefix(4))"
         let nowMs = now()
 
         var credential: String?
-        var credentialHash: String
-        if let existing = try await store.agent(id: agentId) {
+        let credentialHash: String
+        if let existing {
             let proven = presented.map { MeshCredential.matches($0, hash: existing.credentialHash) } ?? false
             guard proven || trustedCaller else {
                 throw MeshError(.forbidden, "agent id \(agentId) is already registered; present its credential to re-register")
@@ -69,12 +72,19 @@ public actor MeshService {
         }
         let agent = MeshAgent(
             agentId: agentId, namespace: namespace, name: name, capabilities: capabilities, agentTypes: agentTypes,
-            maxConcurrentTasks: maxConcurrent, models: models, description: description, machine: registration.machine,
-            registeredAtMs: nowMs, lastHeartbeatMs: nowMs, credentialHash: credentialHash
+            maxConcurrentTasks: maxConcurrent, models: models, description: description,
+            machine: registration.machine ?? existing?.machine, registeredAtMs: existing?.registeredAtMs ?? nowMs,
+            lastHeartbeatMs: nowMs, credentialHash: credentialHash, topics: topics
         )
         var change = MeshChange()
         change.upsertAgents = [agent]
-        change.events = [event(namespace, MeshEventType.agentRegistered, ["agentId": .string(agentId), "name": .string(name)])]
+        var unchanged = existing
+        unchanged?.lastHeartbeatMs = nowMs
+        if existing == nil {
+            change.events = [event(namespace, MeshEventType.agentRegistered, ["agentId": .string(agentId), "name": .string(name)])]
+        } else if unchanged != agent {
+            change.events = [event(namespace, MeshEventType.agentUpdated, ["agentId": .string(agentId), "name": .string(name)])]
+        }
         try await commit(change)
         return (agent, credential)
     }
@@ -314,6 +324,17 @@ public actor MeshService {
         for offer in try await store.expiredOffers(nowMs: nowMs, limit: 500) {
             try await redeliverOrDeadLetter(offer, nowMs: nowMs)
         }
+        // Results and notices whose lease ran out unacknowledged: pushed again to a connected
+        // recipient, otherwise released for its next poll.
+        let lapsed = try await store.expiredLeases(nowMs: nowMs, limit: 500)
+        if !lapsed.isEmpty {
+            var change = MeshChange()
+            for var delivery in lapsed {
+                delivery.leaseUntilMs = nil
+                add(delivery, to: &change, nowMs: nowMs)
+            }
+            try await commit(change)
+        }
         for task in try await store.overdueTasks(nowMs: nowMs, limit: 500) {
             _ = try? await transition(task.taskId, by: nil, .expire, event: MeshEventType.taskExpired) { task, change, nowMs in
                 try await self.withdraw(task, into: &change, nowMs: nowMs)
@@ -342,7 +363,7 @@ public actor MeshService {
 
     // MARK: internals
 
-    private func requireAgent(_ agentId: String) async throws -> MeshAgent {
+    func requireAgent(_ agentId: String) async throws -> MeshAgent {
         guard let agent = try await store.agent(id: agentId) else { throw MeshError(.notFound, "unknown agent \(agentId)") }
         return agent
     }
@@ -460,7 +481,7 @@ public actor MeshService {
 
     /// Commits, then pushes what the change created for connected agents and publishes events.
     @discardableResult
-    private func commit(_ change: MeshChange) async throws -> [MeshEvent] {
+    func commit(_ change: MeshChange) async throws -> [MeshEvent] {
         guard !change.isEmpty else { return [] }
         let events = try await store.commit(change)
         if let sink {
@@ -472,7 +493,7 @@ public actor MeshService {
 
     /// Adds a delivery to a change; when its recipient is connected it is leased now and pushed
     /// after the commit, otherwise it waits for a poll.
-    private func add(_ delivery: MeshDelivery, to change: inout MeshChange, nowMs: Int) {
+    func add(_ delivery: MeshDelivery, to change: inout MeshChange, nowMs: Int) {
         var delivery = delivery
         if sink?.isConnected(agentId: delivery.recipient) == true {
             delivery.attempts += 1
@@ -482,7 +503,7 @@ public actor MeshService {
         change.upsertDeliveries.append(delivery)
     }
 
-    private func event(_ namespace: String, _ type: String, _ payload: JSONValue) -> NewMeshEvent {
+    func event(_ namespace: String, _ type: String, _ payload: JSONValue) -> NewMeshEvent {
         NewMeshEvent(namespace: namespace, type: type, payload: payload, createdAtMs: now())
     }
 

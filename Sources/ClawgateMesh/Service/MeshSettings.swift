@@ -12,6 +12,12 @@ public struct MeshSettings: Sendable, Equatable {
     public var maxMessageBytes = 1_048_576
     /// Terminal tasks and old events are pruned after this long.
     public var retentionMs = 7 * 24 * 60 * 60 * 1000
+    /// Largest shared file.
+    public var maxFileBytes = 1_048_576
+    /// Shared files per namespace.
+    public var maxFilesPerNamespace = 10_000
+    /// Broadcasts kept per namespace.
+    public var broadcastHistory = 1000
     /// Namespaces agents may register in (empty: any).
     public var allowedNamespaces: [String] = []
     /// Agent ids allowed to register (empty: any).

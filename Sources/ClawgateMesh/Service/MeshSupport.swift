@@ -46,6 +46,13 @@ enum MeshValidation {
         return value
     }
 
+    /// File and state keys: 1–256 bytes of printable characters without control characters.
+    static func fileKey(_ key: String) throws(MeshError) -> String {
+        guard !key.isEmpty, key.utf8.count <= 256, !key.unicodeScalars.contains(where: { CharacterSet.controlCharacters.contains($0) })
+        else { throw MeshError(.invalidInput, "key must be 1 to 256 bytes without control characters") }
+        return key
+    }
+
     static func list(_ values: [String], field: String) throws(MeshError) -> [String] {
         guard values.count <= 256 else { throw MeshError(.invalidInput, "\(field) has more than 256 entries") }
         for value in values where value.isEmpty || value.utf8.count > 128 {

@@ -63,23 +63,25 @@ public struct TaskSummary: Codable, Sendable, Equatable {
     }
 }
 
-/// Input of `register`.
+/// Input of `register`. On a re-registration, a field left nil keeps its stored value.
 public struct AgentRegistration: Sendable, Equatable {
     public var agentId: String?
     public var name: String?
     public var namespace: String?
-    public var capabilities: [String]
-    public var agentTypes: [String]
+    public var capabilities: [String]?
+    public var agentTypes: [String]?
     public var maxConcurrentTasks: Int?
-    public var models: [String]
+    public var models: [String]?
     public var description: String?
     public var machine: String?
+    public var topics: [String]?
 
     public init(
-        agentId: String? = nil, name: String? = nil, namespace: String? = nil, capabilities: [String] = [],
-        agentTypes: [String] = [], maxConcurrentTasks: Int? = nil, models: [String] = [], description: String? = nil,
-        machine: String? = nil
+        agentId: String? = nil, name: String? = nil, namespace: String? = nil, capabilities: [String]? = nil,
+        agentTypes: [String]? = nil, maxConcurrentTasks: Int? = nil, models: [String]? = nil, description: String? = nil,
+        machine: String? = nil, topics: [String]? = nil
     ) {
+        self.topics = topics
         self.agentId = agentId
         self.name = name
         self.namespace = namespace

@@ -23,14 +23,25 @@ public protocol MeshStore: Sendable {
     func availableDeliveries(recipient: String, nowMs: Int, limit: Int) async throws -> [MeshDelivery]
     /// Task offers whose lease ran out unanswered.
     func expiredOffers(nowMs: Int, limit: Int) async throws -> [MeshDelivery]
+    /// Other deliveries (results, notices) whose lease ran out unacknowledged.
+    func expiredLeases(nowMs: Int, limit: Int) async throws -> [MeshDelivery]
     func deliveries(taskId: String) async throws -> [MeshDelivery]
+
+    func file(namespace: String, key: String) async throws -> SharedFile?
+    /// Files of a namespace, ordered by key.
+    func files(namespace: String) async throws -> [SharedFile]
+    func stateDocument(namespace: String, key: String) async throws -> StateDocument?
+    func stateDocuments(namespace: String) async throws -> [StateDocument]
+    /// The newest broadcasts of a namespace, newest first.
+    func broadcasts(namespace: String, limit: Int) async throws -> [MeshBroadcast]
 
     func events(namespace: String?, afterSeq: Int, limit: Int) async throws -> [MeshEvent]
     func latestEventSeq() async throws -> Int
 
     /// Applies every part of `change` in one transaction and returns its events with their
-    /// assigned sequence numbers. Fails with `MeshStoreError.versionConflict` (changing nothing)
-    /// when a task's stored version is not the expected one.
+    /// assigned sequence numbers. Fails (changing nothing) with `MeshStoreError.versionConflict`
+    /// when a task's stored version is not the expected one, `.fileConflict` / `.stateConflict`
+    /// likewise for files and state documents.
     func commit(_ change: MeshChange) async throws -> [MeshEvent]
 
     /// Deletes terminal tasks updated before `tasksBeforeMs` (and their deliveries) and events
@@ -47,6 +58,14 @@ public struct MeshChange: Sendable {
     public var upsertDeliveries: [MeshDelivery] = []
     public var deleteDeliveries: [String] = []
     public var events: [NewMeshEvent] = []
+    public var insertBroadcasts: [MeshBroadcast] = []
+    /// Broadcast history kept per namespace after the insert.
+    public var broadcastHistoryLimit = 1000
+    /// Files to write; `expectedVersion` nil means "must not exist yet".
+    public var upsertFiles: [(file: SharedFile, expectedVersion: Int?)] = []
+    public var deleteFiles: [(namespace: String, key: String, expectedVersion: Int)] = []
+    /// State documents to write; `expectedVersion` nil means "must not exist yet".
+    public var upsertStates: [(document: StateDocument, expectedVersion: Int?)] = []
     /// Not stored: deliveries (already part of `upsertDeliveries`, leased) to hand to connected
     /// recipients once the commit succeeded — never before, so nothing is delivered that could
     /// still be lost.
@@ -56,12 +75,15 @@ public struct MeshChange: Sendable {
 
     public var isEmpty: Bool {
         upsertAgents.isEmpty && deleteAgents.isEmpty && upsertTasks.isEmpty && upsertDeliveries.isEmpty
-            && deleteDeliveries.isEmpty && events.isEmpty
+            && deleteDeliveries.isEmpty && events.isEmpty && insertBroadcasts.isEmpty && upsertFiles.isEmpty
+            && deleteFiles.isEmpty && upsertStates.isEmpty
     }
 }
 
 public enum MeshStoreError: Error, Sendable, Equatable {
     case versionConflict(taskId: String)
+    case fileConflict(namespace: String, key: String)
+    case stateConflict(namespace: String, key: String)
 }
 
 /// Filters for listing tasks.

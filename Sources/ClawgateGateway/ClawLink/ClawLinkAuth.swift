@@ -1,0 +1,99 @@
+import Foundation
+import HTTPTypes
+import NIOCore
+
+/// Who may use the ClawLink API: whoever presents the gateway's shared secret (the token in
+/// token mode, the password in password mode) as `Authorization: Bearer <secret>`, compared in
+/// constant time. `?token=` is read only where the ClawLink client puts it, the `/ws/{agent_id}`
+/// upgrade. Failed attempts go through the gateway's rate limiter (per client address; only a
+/// direct loopback caller without a browser origin is exempt), and a locked-out address is
+/// refused even with the right secret until the lockout ends.
+struct ClawLinkAuth: Sendable {
+    let gateway: GatewayCore
+
+    enum Outcome: Equatable {
+        case allowed
+        case unauthorized
+        case rateLimited(retryAfterMs: Int)
+    }
+
+    /// - countFailures: false for the upgrade decision: a refused upgrade falls through to the
+    ///   HTTP route of the same path, which checks again and counts the failure once.
+    func check(
+        headers: HTTPFields, authority: String?, remote: SocketAddress?, query: String?, allowQueryToken: Bool,
+        countFailures: Bool = true
+    ) -> Outcome {
+        let settings = gateway.settings
+        let request = UpgradeRequest(remote: ClientAddress(remote), headers: headers, authority: authority)
+        let valid: Bool
+        switch settings.authMode {
+        case .none:
+            return .allowed
+        case .token, .password:
+            let secret = settings.authMode == .token ? settings.token : settings.password
+            let presented = Self.bearer(headers) ?? (allowQueryToken ? Self.queryToken(query) : nil)
+            if let secret, let presented, !presented.isEmpty {
+                valid = secret.matches(presented)
+            } else {
+                valid = false
+            }
+        case .trustedProxy:
+            valid = trustedProxyAdmits(request)
+        }
+        if !valid && !countFailures { return .unauthorized }
+        let limited = gateway.rateLimiter.applies(directLocal: request.isDirectLocal, hasBrowserOrigin: request.origin != nil)
+        let key = request.clientAddress(trustedProxies: settings.trustedProxies)?.ip ?? "unknown"
+        if limited, let retryAfter = gateway.rateLimiter.beginAttempt(key, nowMs: Clock.nowMs()) {
+            return .rateLimited(retryAfterMs: retryAfter)
+        }
+        guard valid else { return .unauthorized }
+        if limited { gateway.rateLimiter.recordSuccess(key) }
+        return .allowed
+    }
+
+    /// Throws the 401 / 429 answer unless allowed.
+    func require(
+        headers: HTTPFields, authority: String?, remote: SocketAddress?, query: String?, allowQueryToken: Bool = false
+    ) throws(ClawLinkError) {
+        switch check(headers: headers, authority: authority, remote: remote, query: query, allowQueryToken: allowQueryToken) {
+        case .allowed: return
+        case .unauthorized: throw ClawLinkError.unauthorized
+        case .rateLimited(let retryAfterMs): throw ClawLinkError.rateLimited(retryAfterMs: retryAfterMs)
+        }
+    }
+
+    /// `Authorization: Bearer <secret>` (scheme case-insensitive).
+    static func bearer(_ headers: HTTPFields) -> String? {
+        guard let value = headers[.authorization] else { return nil }
+        let parts = value.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        return parts[1].trimmingCharacters(in: .whitespaces)
+    }
+
+    /// `token=<secret>` of a query string.
+    static func queryToken(_ query: String?) -> String? {
+        guard let query, !query.isEmpty else { return nil }
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, parts[0] == "token" else { continue }
+            let raw = parts[1].replacingOccurrences(of: "+", with: " ")
+            return raw.removingPercentEncoding ?? raw
+        }
+        return nil
+    }
+
+    /// trusted-proxy mode: the same test as for the gateway socket (a trusted proxy that sent the
+    /// user header, the required headers and an allowed user).
+    private func trustedProxyAdmits(_ request: UpgradeRequest) -> Bool {
+        let settings = gateway.settings
+        let config = settings.trustedProxy
+        guard request.isFromTrustedProxy(settings.trustedProxies),
+            let header = config.userHeader.flatMap({ HTTPField.Name($0) }),
+            let user = request.headers[header], !user.isEmpty
+        else { return false }
+        for required in config.requiredHeaders {
+            guard let name = HTTPField.Name(required), request.headers[name] != nil else { return false }
+        }
+        return config.allowUsers.isEmpty || config.allowUsers.contains(user)
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import HTTPTypes
+import HummingbirdWebSocket
+import NIOCore
+
+/// Which WebSocket upgrades are ClawLink push sockets: `/ws/{agent_id}` (every other path is
+/// the gateway socket). The upgrade needs the shared secret (header or `?token=`) and a
+/// registered agent; a refused upgrade falls through to the HTTP route of the same path,
+/// which answers 401 / 429 / 404 with the usual `{"error"}` body.
+enum ClawLinkUpgrade {
+    /// The agent id of a `/ws/{agent_id}` path (query string allowed), else nil.
+    static func agentId(path: String?) -> String? {
+        guard let path else { return nil }
+        let pathOnly = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? path
+        guard pathOnly.hasPrefix("/ws/") else { return nil }
+        let raw = String(pathOnly.dropFirst(4))
+        guard !raw.isEmpty, !raw.contains("/") else { return nil }
+        return raw.removingPercentEncoding ?? raw
+    }
+
+    static func query(path: String?) -> String? {
+        guard let path, let mark = path.firstIndex(of: "?") else { return nil }
+        return String(path[path.index(after: mark)...])
+    }
+
+    static func shouldUpgrade(
+        _ request: HTTPRequest, channel: any Channel, agentId: String, gateway: GatewayCore
+    ) async -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
+        let auth = ClawLinkAuth(gateway: gateway).check(
+            headers: request.headerFields, authority: request.authority, remote: channel.remoteAddress,
+            query: query(path: request.path), allowQueryToken: true, countFailures: false
+        )
+        guard auth == .allowed else { return .dontUpgrade }
+        guard (try? await ClawLinkRelay(gateway: gateway).knownAgent(agentId)) != nil else { return .dontUpgrade }
+        let session = ClawLinkSocketSession(gateway: gateway, agentId: agentId, channel: channel)
+        return .upgrade([:]) { inbound, outbound, _ in
+            await session.run(inbound: inbound, outbound: outbound)
+        }
+    }
+}
