@@ -180,7 +180,7 @@ func waitForEvent(
 
 /// `status.connections.total` as another client sees it.
 func connectionTotal(_ connection: GatewayConnection) async throws -> Int {
-    try await connection.call("status", params: nil, timeout: .seconds(5))["gateway"]?["connections"]?["total"]?.intValue ?? -1
+    try await connection.call("status", params: nil, timeout: .seconds(15))["gateway"]?["connections"]?["total"]?.intValue ?? -1
 }
 
 // MARK: raw sockets

@@ -25,7 +25,7 @@ struct ClawLinkSocketSession: Sendable {
         logger[metadataKey: "clawlinkAgent"] = "\(agentId)"
         logger.debug("clawlink socket open")
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await Self.writeLoop(queue: socket.queue, outbound: outbound, channel: channel) }
+            group.addTask { await socket.queue.drain(into: outbound, channel: channel) }
             // Connecting is a sign of life; what waited for the agent goes out now (leased).
             _ = try? await gateway.mesh.heartbeat(agentId: agentId)
             do {
@@ -130,25 +130,4 @@ struct ClawLinkSocketSession: Sendable {
         return .object(fields)
     }
 
-    /// Writes queued frames in order; after a close frame, gives the peer a moment to answer and
-    /// then drops the connection.
-    private static func writeLoop(queue: OutboundQueue, outbound: WebSocketOutboundWriter, channel: any Channel) async {
-        defer { queue.markWriterDone() }
-        while let item = await queue.next() {
-            switch item {
-            case .frame(let buffer):
-                do {
-                    try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: buffer)))
-                } catch {
-                    queue.finish()
-                    return
-                }
-            case .close(let code, let reason):
-                try? await outbound.close(WebSocketErrorCode(codeNumber: Int(code)), reason: String(reason.utf8.prefix(120)) ?? "closing")
-                queue.markWriterDone()
-                channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
-                return
-            }
-        }
-    }
 }

@@ -41,7 +41,7 @@ struct ConnectionSession: Sendable {
 
         let state = SessionState()
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await Self.writeLoop(queue: queue, outbound: outbound, channel: channel) }
+            group.addTask { await queue.drain(into: outbound, channel: channel) }
             group.addTask {
                 // Cancelled (the session ended first): no timeout happened.
                 guard (try? await Task.sleep(for: .milliseconds(limits.handshakeTimeoutMs))) != nil else { return }
@@ -75,27 +75,6 @@ struct ConnectionSession: Sendable {
         return queue.writerDone
     }
 
-    /// Writes queued frames in order; after a close frame, gives the peer a moment to answer it
-    /// and then drops the TCP connection so a silent peer cannot hold the socket.
-    private static func writeLoop(queue: OutboundQueue, outbound: WebSocketOutboundWriter, channel: any Channel) async {
-        defer { queue.markWriterDone() }
-        while let item = await queue.next() {
-            switch item {
-            case .frame(let buffer):
-                do {
-                    try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: buffer)))
-                } catch {
-                    queue.finish()
-                    return
-                }
-            case .close(let code, let reason):
-                try? await outbound.close(WebSocketErrorCode(codeNumber: Int(code)), reason: String(reason.utf8.prefix(120)) ?? "closing")
-                queue.markWriterDone()
-                channel.eventLoop.scheduleTask(in: .seconds(10)) { channel.close(promise: nil) }
-                return
-            }
-        }
-    }
 
     private func readLoop(
         inbound: WebSocketInboundStream, queue: OutboundQueue, connId: String, nonce: String, state: SessionState,

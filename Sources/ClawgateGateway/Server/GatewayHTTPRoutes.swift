@@ -28,6 +28,7 @@ enum GatewayHTTPRoutes {
         // The ClawLink relay API (`/`, `/register`, `/poll/{id}`, …); WebSocket upgrades still
         // reach the gateway socket on every path but `/ws/{agent_id}`.
         ClawLinkRoutes.register(on: router, gateway: gateway)
+        SeedAPIRoutes.register(on: router, gateway: gateway)  // seed 000: `/api/openclaw/*`, `/tasks`
         return router
     }
 
