@@ -14,7 +14,11 @@ enum MeshMethods {
                     maxConcurrentTasks: params.maxConcurrentTasks, models: params.models, description: params.description,
                     machine: params.machine, topics: params.topics
                 )
-                let (agent, credential) = try await context.gateway.mesh.register(registration, credential: params.credential)
+                // A connection already acting for this agent needs no credential to update it.
+                let actsForIt = params.agentId != nil && context.connection.meshBinding.withLock { $0?.agentId } == params.agentId
+                let (agent, credential) = try await context.gateway.mesh.register(
+                    registration, credential: params.credential, ownerProven: actsForIt
+                )
                 let subscribe = params.subscribe ?? true
                 context.gateway.meshConnections.bind(
                     context.connection, agentId: agent.agentId, namespace: agent.namespace, nowMs: Clock.nowMs(),

@@ -27,9 +27,11 @@ public actor MeshService {
     // MARK: agents
 
     /// Registers (or re-registers) an agent. A new agent gets a credential, returned only here.
-    /// Re-registering an existing id needs its credential unless `trustedCaller` (an operator).
+    /// Re-registering an existing id needs its credential, or `ownerProven` (the caller already
+    /// acts for this agent, e.g. a connection bound to it), unless `trustedCaller` (an operator).
     public func register(
-        _ registration: AgentRegistration, credential presented: String? = nil, trustedCaller: Bool = false
+        _ registration: AgentRegistration, credential presented: String? = nil, ownerProven: Bool = false,
+        trustedCaller: Bool = false
     ) async throws -> (agent: MeshAgent, credential: String?) {
         let agentId = try registration.agentId.map { try MeshValidation.name($0, field: "agentId") } ?? MeshIDs.agentId()
         let existing = try await store.agent(id: agentId)
@@ -57,7 +59,7 @@ public actor MeshService {
         var credential: String?
         let credentialHash: String
         if let existing {
-            let proven = presented.map { MeshCredential.matches($0, hash: existing.credentialHash) } ?? false
+            let proven = ownerProven || (presented.map { MeshCredential.matches($0, hash: existing.credentialHash) } ?? false)
             guard proven || trustedCaller else {
                 throw MeshError(.forbidden, "agent id \(agentId) is already registered; present its credential to re-register")
             }
