@@ -16,7 +16,9 @@ struct MeshCommand: AsyncParsableCommand {
             MeshDelegateCommand.self, MeshCancelCommand.self,
             MeshPollCommand.self, MeshAckCommand.self,
             MeshAcceptCommand.self, MeshRejectCommand.self, MeshUpdateCommand.self, MeshCompleteCommand.self, MeshFailCommand.self,
+            MeshRespondCommand.self,
             MeshTasksCommand.self, MeshTaskCommand.self, MeshEventsCommand.self,
+            MeshBroadcastCommand.self, MeshBroadcastsCommand.self, MeshFilesCommand.self, MeshStateCommand.self,
         ]
     )
 }
