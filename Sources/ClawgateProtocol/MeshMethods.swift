@@ -6,7 +6,7 @@
 public struct MeshRegisterParams: MethodParams, Equatable {
     public static let fields: Set<String> = [
         "agentId", "name", "namespace", "capabilities", "agentTypes", "maxConcurrentTasks", "models", "description",
-        "machine", "credential", "topics", "subscribe",
+        "machine", "credential", "topics", "subscribe", "events",
     ]
     public var agentId: String?
     public var name: String?
@@ -23,6 +23,9 @@ public struct MeshRegisterParams: MethodParams, Equatable {
     /// Whether this connection takes pushed deliveries and events (default true). A short-lived
     /// client that only acts (a CLI command) says false and collects with `mesh.poll`.
     public var subscribe: Bool?
+    /// Whether this connection wants live `mesh.event` pushes of its namespace's event log
+    /// (default false; `mesh.events.since` reads the log at any time).
+    public var events: Bool?
 
     public init(
         agentId: String? = nil, name: String? = nil, namespace: String? = nil, capabilities: [String]? = nil,

@@ -169,3 +169,33 @@ extension MeshRPCTests {
         }
     }
 }
+
+extension MeshRPCTests {
+    @Test func liveEventPushesAreOptIn() async throws {
+        try await withGateway { gw in
+            try await connect(Self.agentOptions(gw)) { watcher in
+                var params = MeshRegisterParams(agentId: "watcher")
+                params.events = true
+                _ = try await watcher.call("mesh.register", params, as: JSONValue.self)
+                try await connect(Self.agentOptions(gw)) { quiet in
+                    _ = try await Self.register(quiet, "quiet")
+                    _ = try await quiet.call("mesh.delegate", params: ["to": "watcher", "type": "x"])
+                    let types = try await withDeadline(.seconds(5), "task_created event") { () -> [String] in
+                        var seen: [String] = []
+                        for await event in watcher.events where event.event == MeshGatewayEvent.event {
+                            seen.append(event.payload?["type"]?.stringValue ?? "?")
+                            if seen.last == "task_created" { break }
+                        }
+                        return seen
+                    }
+                    #expect(types == ["agent_registered", "task_created"])
+                    // "quiet" never opted in to events: its stream has none.
+                    await quiet.close()
+                    var sawEvent = false
+                    for await pushed in quiet.events where pushed.event == MeshGatewayEvent.event { sawEvent = true }
+                    #expect(!sawEvent)
+                }
+            }
+        }
+    }
+}

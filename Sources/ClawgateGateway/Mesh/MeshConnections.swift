@@ -8,34 +8,52 @@ import Synchronization
 /// deliveries (`mesh.delivery`) and of the namespace's event log (`mesh.event`).
 final class MeshConnections: MeshPushSink {
     private let byAgent = Mutex<[String: [ConnectionHandle]]>([:])
+    /// Connections that asked for live `mesh.event` pushes, by namespace.
+    private let eventSubscribers = Mutex<[String: [ConnectionHandle]]>([:])
     /// ClawLink push sockets (`/ws/{agent_id}`), the other kind of live connection.
     let clawLink = ClawLinkHub()
 
     /// Makes the connection act for `agentId`. With `receivesPushes` false it only acts (a
-    /// short-lived CLI command): deliveries and events keep going to the agent's other
-    /// connections or wait for its poll, instead of being leased to a socket about to close.
-    func bind(_ handle: ConnectionHandle, agentId: String, namespace: String, nowMs: Int, receivesPushes: Bool = true) {
-        let previous = handle.meshBinding.withLock { binding -> String? in
+    /// short-lived CLI command): deliveries keep going to the agent's other connections or wait
+    /// for its poll, instead of being leased to a socket about to close. `receivesEvents` opts in
+    /// to live `mesh.event` pushes of the namespace's log (off by default: every event to every
+    /// agent of a namespace grows with the square of its size; the log is there to read).
+    func bind(
+        _ handle: ConnectionHandle, agentId: String, namespace: String, nowMs: Int, receivesPushes: Bool = true,
+        receivesEvents: Bool = false
+    ) {
+        let previous = handle.meshBinding.withLock { binding -> MeshBinding? in
             defer { binding = MeshBinding(agentId: agentId, namespace: namespace, heartbeatPersistedAtMs: nowMs) }
-            return binding?.agentId
+            return binding
         }
         byAgent.withLock { map in
             if let previous {
-                map[previous]?.removeAll { $0 === handle }
-                if map[previous]?.isEmpty == true { map[previous] = nil }
+                map[previous.agentId]?.removeAll { $0 === handle }
+                if map[previous.agentId]?.isEmpty == true { map[previous.agentId] = nil }
             }
             guard receivesPushes else { return }
             var handles = map[agentId] ?? []
             if !handles.contains(where: { $0 === handle }) { handles.append(handle) }
             map[agentId] = handles
         }
+        eventSubscribers.withLock { map in
+            if let previous {
+                map[previous.namespace]?.removeAll { $0 === handle }
+                if map[previous.namespace]?.isEmpty == true { map[previous.namespace] = nil }
+            }
+            if receivesEvents { map[namespace, default: []].append(handle) }
+        }
     }
 
     func unbind(_ handle: ConnectionHandle) {
-        guard let agentId = handle.meshBinding.withLock({ $0?.agentId }) else { return }
+        guard let binding = handle.meshBinding.withLock({ $0 }) else { return }
         byAgent.withLock { map in
-            map[agentId]?.removeAll { $0 === handle }
-            if map[agentId]?.isEmpty == true { map[agentId] = nil }
+            map[binding.agentId]?.removeAll { $0 === handle }
+            if map[binding.agentId]?.isEmpty == true { map[binding.agentId] = nil }
+        }
+        eventSubscribers.withLock { map in
+            map[binding.namespace]?.removeAll { $0 === handle }
+            if map[binding.namespace]?.isEmpty == true { map[binding.namespace] = nil }
         }
     }
 
@@ -57,15 +75,8 @@ final class MeshConnections: MeshPushSink {
 
     func publish(_ events: [MeshEvent]) {
         clawLink.publish(events)
-        let handlesByNamespace: [String: [ConnectionHandle]] = byAgent.withLock { map in
-            var result: [String: [ConnectionHandle]] = [:]
-            for handles in map.values {
-                for handle in handles {
-                    if let namespace = handle.meshBinding.withLock({ $0?.namespace }) { result[namespace, default: []].append(handle) }
-                }
-            }
-            return result
-        }
+        let handlesByNamespace = eventSubscribers.withLock { $0 }
+        guard !handlesByNamespace.isEmpty else { return }
         for event in events {
             guard let targets = handlesByNamespace[event.namespace], !targets.isEmpty,
                 let payload = try? JSONCoding.encode(event)

@@ -22,7 +22,7 @@ enum MeshMethods {
                 let subscribe = params.subscribe ?? true
                 context.gateway.meshConnections.bind(
                     context.connection, agentId: agent.agentId, namespace: agent.namespace, nowMs: Clock.nowMs(),
-                    receivesPushes: subscribe
+                    receivesPushes: subscribe, receivesEvents: params.events ?? false
                 )
                 // Whatever waited for this agent while it was away goes out now.
                 if subscribe { try await context.gateway.mesh.flush(agentId: agent.agentId) }
