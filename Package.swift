@@ -10,6 +10,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "clawgate", targets: ["clawgate"]),
+        .executable(name: "clawgate-bench", targets: ["ClawgateBench"]),
         .library(name: "ClawgateProtocol", targets: ["ClawgateProtocol"]),
         .library(name: "ClawgateClient", targets: ["ClawgateClient"]),
         .library(name: "ClawgateGateway", targets: ["ClawgateGateway"]),
@@ -26,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // Wire protocol: frames, handshake types, errors, scopes, device-auth payloads.
@@ -109,6 +111,23 @@ let package = Package(
             dependencies: [
                 "ClawgateCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Load generator: `clawgate-bench mesh|rpc` (durable delegation round trips over WS and
+        // the ClawLink HTTP API, latencies in an HdrHistogram).
+        .executableTarget(
+            name: "ClawgateBench",
+            dependencies: [
+                "ClawgateProtocol",
+                "ClawgateClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
