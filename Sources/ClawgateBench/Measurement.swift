@@ -305,3 +305,27 @@ func shortRunId() -> String {
 func note(_ message: String) {
     FileHandle.standardError.write(Data("clawgate-bench: \(message)\n".utf8))
 }
+
+extension StartBarrier {
+    /// Runs `count` parties concurrently and collects their tallies; a party that fails releases
+    /// the barrier for the others (so nobody waits for it) and fails the run.
+    func runParties(
+        _ count: Int, _ party: @escaping @Sendable (Int) async throws -> (Tally, Schedule)
+    ) async throws -> [(Tally, Schedule)] {
+        try await withThrowingTaskGroup(of: (Tally, Schedule).self) { group in
+            for index in 0..<count {
+                group.addTask {
+                    do {
+                        return try await party(index)
+                    } catch {
+                        await self.fail(error)
+                        throw error
+                    }
+                }
+            }
+            var all: [(Tally, Schedule)] = []
+            for try await outcome in group { all.append(outcome) }
+            return all
+        }
+    }
+}

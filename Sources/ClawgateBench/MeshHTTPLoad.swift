@@ -76,20 +76,8 @@ enum MeshHTTPLoad {
         let runId = shortRunId()
         let setupStartNs = MonotonicClock.nowNs()
         let barrier = StartBarrier(parties: settings.concurrency, warmup: settings.warmup, duration: settings.duration)
-        let outcomes = try await withThrowingTaskGroup(of: (Tally, Schedule).self) { group in
-            for index in 0..<settings.concurrency {
-                group.addTask {
-                    do {
-                        return try await pair(index, runId: runId, client: client, barrier: barrier)
-                    } catch {
-                        await barrier.fail(error)
-                        throw error
-                    }
-                }
-            }
-            var all: [(Tally, Schedule)] = []
-            for try await outcome in group { all.append(outcome) }
-            return all
+        let outcomes = try await barrier.runParties(settings.concurrency) { index in
+            try await pair(index, runId: runId, client: client, barrier: barrier)
         }
         guard let schedule = outcomes.first?.1 else { throw BenchError.setup("no pairs ran") }
         let setupSeconds = Double(schedule.startNs - setupStartNs) / 1e9

@@ -40,22 +40,8 @@ enum MeshWebSocketLoad {
         let barrier = StartBarrier(parties: settings.concurrency, warmup: settings.warmup, duration: settings.duration)
         let gate = SetupGate(limit: settings.setupParallelism)
         let logger = Logger(label: "clawgate-bench")
-        let outcomes = try await withThrowingTaskGroup(of: (Tally, Schedule).self) { group in
-            for index in 0..<settings.concurrency {
-                group.addTask {
-                    do {
-                        return try await pair(
-                            index, runId: runId, settings: settings, target: target, gate: gate, barrier: barrier, logger: logger
-                        )
-                    } catch {
-                        await barrier.fail(error)
-                        throw error
-                    }
-                }
-            }
-            var all: [(Tally, Schedule)] = []
-            for try await outcome in group { all.append(outcome) }
-            return all
+        let outcomes = try await barrier.runParties(settings.concurrency) { index in
+            try await pair(index, runId: runId, settings: settings, target: target, gate: gate, barrier: barrier, logger: logger)
         }
         guard let schedule = outcomes.first?.1 else { throw BenchError.setup("no pairs ran") }
         let setupSeconds = Double(schedule.startNs - setupStartNs) / 1e9
@@ -220,34 +206,26 @@ enum RPCLoad {
         let logger = Logger(label: "clawgate-bench")
         let options = MeshWebSocketLoad.agentOptions(target)
         let gate = SetupGate(limit: settings.setupParallelism)
-        let outcomes = try await withThrowingTaskGroup(of: (Tally, Schedule).self) { group in
-            for _ in 0..<settings.concurrency {
-                group.addTask {
-                    let ticket = await gate.enter()
-                    do {
-                        return try await GatewayClient.withConnection(options, logger: logger) { connection in
-                            try await connection.call(method, params: params)
-                            await ticket.release()
-                            let schedule = try await barrier.arrive { try await connection.call(method, params: params) }
-                            var tally = Tally()
-                            while !schedule.isOver {
-                                let startNs = MonotonicClock.nowNs()
-                                try await connection.call(method, params: params)
-                                tally.record(startNs: startNs, endNs: MonotonicClock.nowNs(), schedule: schedule)
-                            }
-                            try await barrier.finished()
-                            return (tally, schedule)
-                        }
-                    } catch {
-                        await ticket.release()
-                        await barrier.fail(error)
-                        throw error
+        let outcomes = try await barrier.runParties(settings.concurrency) { _ in
+            let ticket = await gate.enter()
+            do {
+                return try await GatewayClient.withConnection(options, logger: logger) { connection in
+                    try await connection.call(method, params: params)
+                    await ticket.release()
+                    let schedule = try await barrier.arrive { try await connection.call(method, params: params) }
+                    var tally = Tally()
+                    while !schedule.isOver {
+                        let startNs = MonotonicClock.nowNs()
+                        try await connection.call(method, params: params)
+                        tally.record(startNs: startNs, endNs: MonotonicClock.nowNs(), schedule: schedule)
                     }
+                    try await barrier.finished()
+                    return (tally, schedule)
                 }
+            } catch {
+                await ticket.release()
+                throw error
             }
-            var all: [(Tally, Schedule)] = []
-            for try await outcome in group { all.append(outcome) }
-            return all
         }
         guard let schedule = outcomes.first?.1 else { throw BenchError.setup("no connections ran") }
         let setupSeconds = Double(schedule.startNs - setupStartNs) / 1e9
