@@ -59,6 +59,47 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Small file-system utilities shared by the stateful modules (atomic replace).
+        .target(name: "ClawgateSupport", swiftSettings: swiftSettings),
+        // LLM providers behind the `ModelProvider` protocol (OpenAI chat completions, OpenAI
+        // responses, Anthropic messages) over AsyncHTTPClient, with retries, timeouts and fallback.
+        .target(
+            name: "ClawgateModels",
+            dependencies: [
+                "ClawgateProtocol",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Hosted agents: agent config, sessions and transcripts, runs serialized per session,
+        // the tool loop. No transport: the gateway exposes it over RPC and HTTP.
+        .target(
+            name: "ClawgateAgents",
+            dependencies: [
+                "ClawgateProtocol",
+                "ClawgateSupport",
+                "ClawgateModels",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // A local LLM server speaking the OpenAI and Anthropic wire formats with scripted,
+        // deterministic behaviour (replies, errors, hangs, tool calls): the upstream for the
+        // test suites and for the proxy benchmark. Never linked into the gateway.
+        .target(
+            name: "ClawgateUpstream",
+            dependencies: [
+                "ClawgateProtocol",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The gateway server: HTTP + WebSocket on one port, auth, pairing, method table.
         .target(
             name: "ClawgateGateway",
@@ -66,6 +107,10 @@ let package = Package(
                 "ClawgateProtocol",
                 "ClawgateMesh",
                 "ClawgateMeshSQLite",
+                "ClawgateModels",
+                "ClawgateAgents",
+                "ClawgateSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -121,6 +166,7 @@ let package = Package(
             dependencies: [
                 "ClawgateProtocol",
                 "ClawgateClient",
+                "ClawgateUpstream",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -145,11 +191,23 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "ClawgateModelsTests",
+            dependencies: [
+                "ClawgateModels", "ClawgateUpstream", "ClawgateProtocol",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "ClawgateGatewayTests",
             dependencies: [
                 "ClawgateProtocol",
                 "ClawgateClient",
                 "ClawgateGateway",
+                "ClawgateModels",
+                "ClawgateAgents",
+                "ClawgateUpstream",
                 "clawgate",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

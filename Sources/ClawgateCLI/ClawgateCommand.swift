@@ -7,7 +7,9 @@ public struct ClawgateCommand: AsyncParsableCommand {
         commandName: "clawgate",
         abstract: "Clawgate — an OpenClaw gateway and multi-agent coordination hub.",
         version: GatewaySettings.version,
-        subcommands: [GatewayCommand.self, DevicesCommand.self, MeshCommand.self],
+        subcommands: [
+            GatewayCommand.self, DevicesCommand.self, MeshCommand.self, AgentCommand.self, SessionsCommand.self, ModelsCommand.self,
+        ],
         defaultSubcommand: GatewayCommand.self
     )
 

@@ -7,6 +7,8 @@ public enum GatewayEvent {
     public static let shutdown = "shutdown"
     public static let devicePairRequested = "device.pair.requested"
     public static let devicePairResolved = "device.pair.resolved"
+    public static let chat = "chat"
+    public static let agent = "agent"
 }
 
 /// `tick` payload.

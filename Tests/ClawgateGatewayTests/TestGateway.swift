@@ -82,11 +82,12 @@ func withDeadline<T: Sendable>(
 func withGateway<T: Sendable>(
     _ configure: (inout GatewayConfig, String) throws -> Void = { _, _ in },
     token: String = "test-token", authMode: AuthMode? = nil, password: String? = nil, logLevel: String? = nil,
-    logger: Logger? = nil, timeout: Duration = .seconds(20),
+    logger: Logger? = nil, timeout: Duration = .seconds(20), stateDir givenStateDir: String? = nil,
     _ body: @escaping @Sendable (TestGateway) async throws -> T
 ) async throws -> T {
-    let stateDir = try makeTempDir()
-    defer { try? FileManager.default.removeItem(atPath: stateDir) }
+    // A given state dir belongs to the caller (a restart test); a fresh one is removed after.
+    let stateDir = try givenStateDir ?? makeTempDir()
+    defer { if givenStateDir == nil { try? FileManager.default.removeItem(atPath: stateDir) } }
     var config = GatewayConfig()
     try configure(&config, stateDir)
     let settings = try GatewaySettings.resolve(

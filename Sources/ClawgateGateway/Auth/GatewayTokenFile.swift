@@ -1,3 +1,4 @@
+import ClawgateSupport
 import Foundation
 
 /// The token generated on first start when no shared secret is configured, kept in

@@ -46,12 +46,13 @@ public enum ConfigParser {
             ConfigError(file: file, keyPath: path, message: message)
         }
 
-        func object(_ value: JSONValue?, _ path: String, allowed: Set<String>) throws(ConfigError) -> [String: JSONValue] {
+        /// `allowed: nil` accepts any key (maps keyed by user-chosen names).
+        func object(_ value: JSONValue?, _ path: String, allowed: Set<String>?) throws(ConfigError) -> [String: JSONValue] {
             guard let value, !value.isNull else { return [:] }
             guard case .object(let object) = value else {
                 throw fail(path, "expected an object, got \(value.typeName)")
             }
-            if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
+            if let allowed, let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
                 let known = allowed.sorted().joined(separator: ", ")
                 throw fail(path.isEmpty ? unknown : "\(path).\(unknown)", "unknown key (known keys here: \(known))")
             }
@@ -117,7 +118,9 @@ public enum ConfigParser {
 
         mutating func config(_ root: JSONValue) throws(ConfigError) -> GatewayConfig {
             guard case .object = root else { throw fail("", "the top level must be an object, got \(root.typeName)") }
-            let top = try object(root, "", allowed: ["gateway", "logging", "mesh", "$schema"])
+            let top = try object(
+                root, "", allowed: ["gateway", "logging", "mesh", "models", "agents", "session", "hooks", "$schema"]
+            )
             var config = GatewayConfig()
             config.gateway = try gateway(top["gateway"])
             let logging = try object(top["logging"], "logging", allowed: ["level", "file"])
@@ -127,6 +130,8 @@ public enum ConfigParser {
             }
             config.logging.file = try nonEmptyString(logging["file"], "logging.file")
             config.mesh = try mesh(top["mesh"])
+            let gatewayObject = try object(top["gateway"], "gateway", allowed: nil)
+            config.agents = try agentsConfig(top: top, gateway: gatewayObject)
             return config
         }
 
@@ -135,7 +140,7 @@ public enum ConfigParser {
                 value, "gateway",
                 allowed: [
                     "mode", "port", "bind", "customBindHost", "auth", "trustedProxies", "controlUi", "reload", "remote",
-                    "nodes", "limits",
+                    "nodes", "limits", "http", "tools",
                 ]
             )
             var result = GatewayConfig.Gateway()

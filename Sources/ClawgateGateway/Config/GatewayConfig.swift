@@ -8,6 +8,7 @@ public struct GatewayConfig: Sendable, Equatable {
     public var gateway = Gateway()
     public var logging = Logging()
     public var mesh = Mesh()
+    public var agents = AgentsConfig()
 
     public init() {}
 

@@ -57,6 +57,7 @@ public struct GatewaySettings: Sendable {
     public var logFile: String
     public var mesh: MeshSettings
     public var meshSweepIntervalMs: Int
+    public var agents: AgentsSettings
 
     public struct Limits: Sendable, Equatable {
         /// Largest frame accepted after the handshake (`policy.maxPayload`).
@@ -157,7 +158,8 @@ public struct GatewaySettings: Sendable {
             autoApproveLocalPairing: config.gateway.autoApproveLocalPairing ?? true,
             limits: Limits(), logLevel: .info,
             logFile: config.logging.file ?? paths.logFile,
-            mesh: config.mesh.settings, meshSweepIntervalMs: config.mesh.sweepIntervalMs ?? 1_000
+            mesh: config.mesh.settings, meshSweepIntervalMs: config.mesh.sweepIntervalMs ?? 1_000,
+            agents: try AgentsSettings.resolve(config.agents, environment: environment)
         )
         let limits = config.gateway.limits
         if let v = limits.maxPayloadBytes { settings.limits.maxPayloadBytes = v }

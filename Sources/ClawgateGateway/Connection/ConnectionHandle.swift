@@ -20,6 +20,10 @@ public final class ConnectionHandle: Sendable {
     private let channel: any Channel
     /// The mesh agent this connection acts for, once `mesh.register` bound it.
     let meshBinding = Mutex<MeshBinding?>(nil)
+    /// Requests answered later (`agent.wait`, `agent` finals) still open on this connection.
+    private let deferredCount = Mutex(0)
+    /// Most deferred requests one connection may hold open: each holds a task.
+    static let maxDeferred = 64
 
     init(
         connId: String, role: GatewayRole, scopes: Set<String>, caps: Set<String>, clientId: String, clientMode: String,
@@ -39,6 +43,19 @@ public final class ConnectionHandle: Sendable {
         self.presence = presence
         self.queue = queue
         self.channel = channel
+    }
+
+    /// Takes a slot for a request answered later; false when the connection holds too many.
+    func beginDeferred() -> Bool {
+        deferredCount.withLock { count in
+            guard count < Self.maxDeferred else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    func endDeferred() {
+        deferredCount.withLock { $0 = max(0, $0 - 1) }
     }
 
     /// Whether this connection may receive an event that requires `scope` (nil: everyone).

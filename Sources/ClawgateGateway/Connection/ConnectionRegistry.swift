@@ -70,7 +70,8 @@ public final class ConnectionRegistry: Sendable {
 
     /// Encodes `payload` once and queues it on every connection allowed to see it.
     func broadcast<P: Encodable>(
-        event: String, payload: P, stateVersion: StateVersion? = nil, droppable: Bool, requiredScope: String? = nil
+        event: String, payload: P, stateVersion: StateVersion? = nil, droppable: Bool, requiredScope: String? = nil,
+        requiredCap: String? = nil
     ) {
         let payloadJSON: Data
         do {
@@ -81,6 +82,7 @@ public final class ConnectionRegistry: Sendable {
         }
         let prefix = FrameEncoder.eventPrefix(event: event, payloadJSON: payloadJSON, stateVersion: stateVersion)
         for connection in all where connection.mayReceive(requiredScope: requiredScope) {
+            if let requiredCap, !connection.caps.contains(requiredCap) { continue }
             connection.sendEvent(prefix: prefix, droppable: droppable)
         }
     }

@@ -284,7 +284,9 @@ struct ConnectionSession: Sendable {
             )
             await handle.sendResponse(answer, timeout: responseTimeout)
         case .success(.request(let frame)):
-            await handle.sendResponse(await dispatch(frame, handle: handle, logger: logger), timeout: responseTimeout)
+            if let answer = await dispatch(frame, handle: handle, logger: logger) {
+                await handle.sendResponse(answer, timeout: responseTimeout)
+            }
         case .success(.cancel), .success(.response), .success(.event), .success(.unknown):
             logger.trace("ignoring client frame that is not a request")
         }
@@ -303,7 +305,8 @@ struct ConnectionSession: Sendable {
         if let agentId = due { _ = try? await gateway.mesh.heartbeat(agentId: agentId) }
     }
 
-    func dispatch(_ frame: RequestFrame, handle: ConnectionHandle, logger: Logger) async -> ByteBuffer {
+    /// The response to send now, or nil when the method answers later by itself.
+    func dispatch(_ frame: RequestFrame, handle: ConnectionHandle, logger: Logger) async -> ByteBuffer? {
         if frame.method == "connect" {
             return FrameEncoder.error(
                 id: frame.id, ErrorShape(code: ErrorCode.invalidRequest, message: "connect is only valid as the first frame")
@@ -318,7 +321,8 @@ struct ConnectionSession: Sendable {
             )
         }
         do {
-            let payload = try await handler(frame.params, MethodContext(connection: handle, gateway: gateway))
+            let context = MethodContext(connection: handle, gateway: gateway, requestId: frame.id)
+            guard let payload = try await handler(frame.params, context) else { return nil }
             return FrameEncoder.response(id: frame.id, payloadJSON: payload)
         } catch let error as MethodError {
             return FrameEncoder.error(id: frame.id, error.shape)

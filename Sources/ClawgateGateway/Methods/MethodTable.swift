@@ -5,7 +5,9 @@ import NIOCore
 /// The gateway's methods: name → handler. Authorization lives in `ScopePolicy` (one table of
 /// scopes for every known method), so adding a feature means registering handlers here.
 struct MethodTable: Sendable {
-    typealias Handler = @Sendable (JSONValue?, MethodContext) async throws -> ByteBuffer
+    /// Returns the response payload, or nil when the handler answers later by itself
+    /// (long waits must not hold up the connection's other requests).
+    typealias Handler = @Sendable (JSONValue?, MethodContext) async throws -> ByteBuffer?
 
     private(set) var handlers: [String: Handler] = [:]
 
@@ -22,6 +24,42 @@ struct MethodTable: Sendable {
             let decoded = try Self.decode(P.self, from: raw, method: name)
             let result = try await handler(decoded, context)
             return ByteBuffer(data: try JSONCoding.encode(result))
+        }
+    }
+
+    /// Registers a handler whose answer may take long (`agent.wait`): it runs in its own task so
+    /// the connection keeps serving other requests, and its result or error is sent when ready.
+    mutating func registerDeferred<P: MethodParams, R: Encodable & Sendable>(
+        _ name: String, _ params: P.Type, _ handler: @escaping @Sendable (P, MethodContext) async throws -> R
+    ) {
+        precondition(handlers[name] == nil, "method \(name) registered twice")
+        handlers[name] = { raw, context in
+            let decoded = try Self.decode(P.self, from: raw, method: name)
+            guard context.connection.beginDeferred() else {
+                throw MethodError.unavailable("too many requests waiting on this connection; retry later")
+            }
+            Task {
+                defer { context.connection.endDeferred() }
+                let answer: ByteBuffer
+                do {
+                    let result = try await handler(decoded, context)
+                    answer = FrameEncoder.response(id: context.requestId, payloadJSON: ByteBuffer(data: try JSONCoding.encode(result)))
+                } catch let error as MethodError {
+                    answer = FrameEncoder.error(id: context.requestId, error.shape)
+                } catch {
+                    answer = FrameEncoder.error(id: context.requestId, ErrorShape(code: ErrorCode.unavailable, message: "\(name) failed: \(error)"))
+                }
+                await context.connection.sendResponse(answer, timeout: context.gateway.responseTimeout)
+            }
+            return nil
+        }
+    }
+
+    /// Registers a handler that reads the raw params itself (to tell `null` from absent).
+    mutating func registerRaw<R: Encodable & Sendable>(_ name: String, _ handler: @escaping @Sendable (JSONValue?, MethodContext) async throws -> R) {
+        precondition(handlers[name] == nil, "method \(name) registered twice")
+        handlers[name] = { raw, context in
+            ByteBuffer(data: try JSONCoding.encode(try await handler(raw, context)))
         }
     }
 

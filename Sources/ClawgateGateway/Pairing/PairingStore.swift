@@ -1,3 +1,4 @@
+import ClawgateSupport
 import ClawgateProtocol
 import Crypto
 import Foundation

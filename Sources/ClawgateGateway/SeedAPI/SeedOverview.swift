@@ -90,7 +90,7 @@ extension SeedAPI {
 
 extension Double {
     fileprivate func rounded(toPlaces places: Int) -> Double {
-        let factor = pow(10, Double(places))
+        let factor = Foundation.pow(10, Double(places))
         return (self * factor).rounded() / factor
     }
 }

@@ -17,6 +17,7 @@ public final class GatewayCore: Sendable {
     let methods: MethodTable
     let mesh: MeshService
     let meshConnections: MeshConnections
+    let agents: HostedAgents
     let startedAtMs: Int
     let hostName: String
     private let runtime = Mutex(Runtime())
@@ -31,7 +32,7 @@ public final class GatewayCore: Sendable {
     static let advertisedEvents = [
         GatewayEvent.connectChallenge, GatewayEvent.tick, GatewayEvent.presence, GatewayEvent.health,
         GatewayEvent.shutdown, GatewayEvent.devicePairRequested, GatewayEvent.devicePairResolved,
-        MeshGatewayEvent.delivery, MeshGatewayEvent.event,
+        MeshGatewayEvent.delivery, MeshGatewayEvent.event, GatewayEvent.chat, GatewayEvent.agent,
     ]
 
     init(settings: GatewaySettings, logger: Logger) throws {
@@ -55,10 +56,16 @@ public final class GatewayCore: Sendable {
         SystemMethods.register(into: &table)
         DeviceMethods.register(into: &table)
         MeshMethods.register(into: &table)
+        AgentMethods.register(into: &table)
+        SessionMethods.register(into: &table)
         self.methods = table
         let meshStore = try SQLiteMeshStore(path: (settings.paths.stateDir as NSString).appendingPathComponent("mesh.sqlite"))
-        self.mesh = MeshService(store: meshStore, settings: settings.mesh)
+        let mesh = MeshService(store: meshStore, settings: settings.mesh)
+        self.mesh = mesh
         self.meshConnections = MeshConnections()
+        self.agents = HostedAgents(
+            settings: settings.agents, stateDir: settings.paths.stateDir, tools: MeshAgentTools.registry(mesh: mesh), logger: logger
+        )
     }
 
     static var platform: String {
@@ -102,6 +109,9 @@ public final class GatewayCore: Sendable {
     }
 
     var uptimeMs: Int { Clock.nowMs() - startedAtMs }
+
+    /// How long a response may wait for room in a slow client's buffer.
+    var responseTimeout: Duration { .milliseconds(settings.limits.slowConsumerTimeoutMs) }
 
     var stateVersion: StateVersion {
         StateVersion(presence: presence.version, health: health.current.version)

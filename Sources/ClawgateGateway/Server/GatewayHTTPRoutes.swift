@@ -29,6 +29,7 @@ enum GatewayHTTPRoutes {
         // reach the gateway socket on every path but `/ws/{agent_id}`.
         ClawLinkRoutes.register(on: router, gateway: gateway)
         SeedAPIRoutes.register(on: router, gateway: gateway)  // seed 000: `/api/openclaw/*`, `/tasks`
+        OpenAIRoutes.register(on: router, gateway: gateway)  // `/v1/*`, `/tools/invoke`, hooks
         return router
     }
 

@@ -46,6 +46,8 @@ struct GatewayService: Service {
         gateway.markStopping()
         let open = gateway.registry.all.count
         gateway.logger.info("gateway stopping", metadata: ["connections": "\(open)"])
+        // Runs end first, so their clients still get the aborted events before the sockets close.
+        await gateway.agents.shutdown()
         await gateway.registry.shutdown(reason: "gateway stopping", restartExpectedMs: nil, timeout: .seconds(5))
     }
 }

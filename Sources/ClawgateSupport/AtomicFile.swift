@@ -2,8 +2,8 @@ import Foundation
 
 /// Writes files so that a crash leaves either the old or the new content, never half of one,
 /// with owner-only permissions (state files hold token hashes and keys).
-enum AtomicFile {
-    static func write(_ data: Data, to path: String, mode: Int = 0o600) throws {
+public enum AtomicFile {
+    public static func write(_ data: Data, to path: String, mode: Int = 0o600) throws {
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(
             atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]

@@ -1,0 +1,70 @@
+import AsyncHTTPClient
+import ClawgateAgents
+import ClawgateModels
+import ClawgateProtocol
+import Foundation
+import Logging
+import NIOCore
+
+/// The gateway's hosted agents: the HTTP client the providers share, the model router, the
+/// session store and the runtime that runs agent turns. Owned by `GatewayCore`.
+final class HostedAgents: Sendable {
+    let settings: AgentsSettings
+    let httpClient: HTTPClient
+    let router: ModelRouter
+    let runtime: AgentRuntime
+    let tools: ToolRegistry
+    private let logger: Logger
+
+    init(settings: AgentsSettings, stateDir: String, tools: ToolRegistry, logger: Logger) {
+        self.settings = settings
+        self.logger = logger
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout.connect = .milliseconds(Int64(settings.timeouts.connectMs))
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
+        configuration.decompression = .enabled(limit: .ratio(20))
+        self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        self.router = ModelRouter(
+            providers: settings.providers, httpClient: httpClient, retry: settings.retry, timeouts: settings.timeouts, logger: logger
+        )
+        self.tools = tools
+        self.runtime = AgentRuntime(
+            setup: AgentRuntime.Setup(catalog: settings.catalog, router: router, tools: tools),
+            sessions: SessionStore(stateDir: stateDir), logger: logger
+        )
+    }
+
+    var catalog: AgentCatalog { runtime.catalog }
+    var sessions: SessionStore { runtime.sessions }
+
+    /// Stops every run, then the HTTP client.
+    func shutdown() async {
+        await runtime.shutdown()
+        do {
+            try await httpClient.shutdown()
+        } catch {
+            logger.debug("http client shutdown", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func sessionKey(_ text: String) throws -> SessionKey {
+        do {
+            return try SessionKey(resolving: text, catalog: catalog)
+        } catch {
+            throw MethodError.invalidRequest(error.message)
+        }
+    }
+
+    /// Every configured model, for `models.list` and `/v1/models`.
+    var modelRows: [(ref: ModelRef, definition: ModelDefinition)] { router.catalog }
+}
+
+extension AgentError {
+    /// The RPC form: unknown things and bad input are `INVALID_REQUEST`, the rest `UNAVAILABLE`.
+    var methodError: MethodError {
+        switch kind {
+        case .invalidInput, .notFound, .conflict: MethodError.invalidRequest(message)
+        case .unavailable: MethodError.unavailable(message)
+        }
+    }
+}
