@@ -8,7 +8,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clawgate-bench",
         abstract: "Benchmarks for a Clawgate gateway (starts its own unless --url is given).",
-        subcommands: [MeshBenchCommand.self, RPCBenchCommand.self]
+        subcommands: [MeshBenchCommand.self, RPCBenchCommand.self, ProxyBenchCommand.self]
     )
 }
 

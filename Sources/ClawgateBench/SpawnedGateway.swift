@@ -40,7 +40,8 @@ final class SpawnedGateway: @unchecked Sendable {
         return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("clawgate").path
     }
 
-    static func start(binary: String?, logLevel: String?) async throws -> SpawnedGateway {
+    /// `config`: written to `<stateDir>/clawgate.json` (the gateway's config file) before it starts.
+    static func start(binary: String?, logLevel: String?, config: Data? = nil) async throws -> SpawnedGateway {
         let path = binary ?? siblingBinary()
         guard FileManager.default.isExecutableFile(atPath: path) else {
             throw BenchError.setup(
@@ -49,6 +50,7 @@ final class SpawnedGateway: @unchecked Sendable {
         }
         let stateDir = FileManager.default.temporaryDirectory.appendingPathComponent("clawgate-bench-\(shortRunId())")
         try FileManager.default.createDirectory(at: stateDir, withIntermediateDirectories: true)
+        if let config { try config.write(to: stateDir.appendingPathComponent("clawgate.json")) }
         let stdoutPath = stateDir.appendingPathComponent("gateway.stdout").path
         let stderrPath = stateDir.appendingPathComponent("gateway.stderr").path
         _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)

@@ -1,6 +1,7 @@
 import ClawgateProtocol
 import Foundation
 import Hummingbird
+import NIOCore
 
 /// Routes every request by hand (no router): unknown paths, wrong methods, auth failures and bad
 /// JSON must all answer in the called API's error shape, and the hot path stays a few branches.
@@ -42,12 +43,14 @@ struct UpstreamResponder: HTTPResponder {
         let path = request.uri.path
         var body: JSONValue?
         var tooLarge = false
+        // Over the limit is a 413; any other error means the connection broke mid-body (nobody to
+        // answer), so it propagates.
         do {
             let buffer = try await request.collectBody(upTo: Self.maxBodyBytes)
             if buffer.readableBytes > 0 {
                 body = try? buffer.withUnsafeReadableBytes { bytes in try JSONCoding.decode(JSONValue.self, from: Data(bytes)) }
             }
-        } catch {
+        } catch is NIOTooManyBytesError {
             tooLarge = true
         }
         let token = state.begin(RecordedRequest(method: request.method.rawValue, path: path, headers: headers, body: body))
@@ -108,12 +111,14 @@ struct UpstreamResponder: HTTPResponder {
     }
 
     /// With an API key configured: OpenAI wants `Authorization: Bearer <key>`; Anthropic wants
-    /// `x-api-key: <key>` and an `anthropic-version` header. Keys never appear in messages.
+    /// `x-api-key: <key>` (its current SDKs send the key as a bearer token instead, which the API
+    /// also takes) and an `anthropic-version` header. Keys never appear in messages.
     private func authorize(_ headers: [String: String], dialect: Dialect) -> APIError? {
         guard let apiKey = state.apiKey else { return nil }
+        let bearer = headers["authorization"].flatMap(Self.bearerToken)
         switch dialect {
         case .openAI:
-            guard let authorization = headers["authorization"] else {
+            guard headers["authorization"] != nil else {
                 return APIError(
                     status: 401,
                     message: "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth "
@@ -121,13 +126,12 @@ struct UpstreamResponder: HTTPResponder {
                     openAICode: nil
                 )
             }
-            let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-            guard parts.count == 2, parts[0].lowercased() == "bearer", parts[1] == apiKey else {
+            guard bearer == apiKey else {
                 return APIError(status: 401, message: "Incorrect API key provided.", openAICode: "invalid_api_key")
             }
             return nil
         case .anthropic:
-            guard headers["x-api-key"] == apiKey else {
+            guard headers["x-api-key"] == apiKey || (headers["x-api-key"] == nil && bearer == apiKey) else {
                 return APIError(status: 401, message: "invalid x-api-key", anthropicType: "authentication_error")
             }
             guard headers["anthropic-version"] != nil else {
@@ -135,5 +139,12 @@ struct UpstreamResponder: HTTPResponder {
             }
             return nil
         }
+    }
+
+    /// The token of an `Authorization: Bearer <token>` value (scheme case-insensitive).
+    static func bearerToken(_ authorization: String) -> String? {
+        let parts = authorization.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        return String(parts[1])
     }
 }

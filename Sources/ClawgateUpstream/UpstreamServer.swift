@@ -1,4 +1,3 @@
-import ClawgateProtocol
 import Hummingbird
 import Logging
 // Provided by Hummingbird (its `Application` is a `Service`): the only way to stop it
@@ -30,6 +29,8 @@ public final class UpstreamServer: Sendable {
     static let gracePeriod = Duration.seconds(3)
 
     /// Starts on 127.0.0.1 with an ephemeral port, runs `body`, always shuts down after (also on throw).
+    /// The result is discardable: single-expression test bodies often return something incidental.
+    @discardableResult
     public static func with<T: Sendable>(
         apiKey: String? = nil, logger: Logger? = nil, _ body: @Sendable (UpstreamServer) async throws -> T
     ) async throws -> T {

@@ -7,6 +7,10 @@ import Testing
 
 /// The scripted upstream speaks the providers' wire formats exactly; these tests pin the shapes
 /// the provider and gateway suites rely on.
+///
+/// Closures stay outside `#expect` / `#require` arguments: with Swift 6.3 a closure written inside
+/// a macro argument was seen to be mixed up with a later closure of the same function (a
+/// `filter` ran the predicate of an earlier `#require(events.first { … })`).
 @Suite("UpstreamServer")
 struct UpstreamServerTests {
     // MARK: Auth and routing
@@ -42,10 +46,16 @@ struct UpstreamServerTests {
             let ok = try await call(messages, anthropicBody, headers: ["x-api-key": "sk-test", "anthropic-version": "2023-06-01"])
             #expect(ok.status == 200)
 
-            #expect(server.requests.count == 6)
-            #expect(server.requests(path: "/v1/messages").count == 3)
+            // Anthropic's current SDKs send the key as a bearer token; the API takes that too.
+            let bearer = try await call(messages, anthropicBody, headers: ["authorization": "Bearer sk-test", "anthropic-version": "2023-06-01"])
+            #expect(bearer.status == 200)
+            let badBearer = try await call(messages, anthropicBody, headers: ["authorization": "Bearer nope", "anthropic-version": "2023-06-01"])
+            #expect(badBearer.status == 401)
+
+            #expect(server.requests.count == 8)
+            #expect(server.requests(path: "/v1/messages").count == 5)
             #expect(server.requests.first?.headers["authorization"] == nil)
-            #expect(server.requests(path: "/v1/messages").last?.headers["x-api-key"] == "sk-test")
+            #expect(server.requests(path: "/v1/messages")[2].headers["x-api-key"] == "sk-test")
         }
     }
 
@@ -126,7 +136,8 @@ struct UpstreamServerTests {
             #expect(events.last?.data == "[DONE]")
             let chunks = events.dropLast().compactMap(\.json)
             #expect(chunks.count == events.count - 1)
-            #expect(chunks.allSatisfy { $0["object"]?.stringValue == "chat.completion.chunk" })
+            let allChunks = chunks.allSatisfy { $0["object"]?.stringValue == "chat.completion.chunk" }
+            #expect(allChunks)
             let first = try #require(chunks.first?["choices"]?.arrayValue?.first?["delta"])
             #expect(first["role"]?.stringValue == "assistant")
             #expect(first["content"]?.stringValue == "")
@@ -146,8 +157,10 @@ struct UpstreamServerTests {
                 #"{"model":"test-model","stream":true,"messages":[{"role":"user","content":"x"}]}"#
             )
             let plainChunks = SSE.parse(plain.text).dropLast().compactMap(\.json)
-            #expect(plainChunks.allSatisfy { $0["choices"]?.arrayValue?.isEmpty == false })
-            #expect(plainChunks.allSatisfy { $0["usage"] == nil })
+            let allHaveChoices = plainChunks.allSatisfy { $0["choices"]?.arrayValue?.isEmpty == false }
+            let noneHasUsage = plainChunks.allSatisfy { $0["usage"] == nil }
+            #expect(allHaveChoices)
+            #expect(noneHasUsage)
         }
     }
 
@@ -206,7 +219,8 @@ struct UpstreamServerTests {
             let fragments = calls.dropFirst().compactMap { $0["function"]?["arguments"]?.stringValue }
             #expect(fragments.count >= 2)
             #expect(fragments.joined() == arguments)
-            #expect(chunks.compactMap { $0["choices"]?.arrayValue?.first?["finish_reason"]?.stringValue } == ["tool_calls"])
+            let finishReasons = chunks.compactMap { $0["choices"]?.arrayValue?.first?["finish_reason"]?.stringValue }
+            #expect(finishReasons == ["tool_calls"])
         }
     }
 
@@ -240,7 +254,8 @@ struct UpstreamServerTests {
             #expect(response.status == 200)
             #expect(response.headers["content-type"] == "text/event-stream")
             let events = SSE.parse(response.text)
-            #expect(events.allSatisfy { $0.event == $0.json?["type"]?.stringValue })
+            let typesMatchNames = events.allSatisfy { $0.event == $0.json?["type"]?.stringValue }
+            #expect(typesMatchNames)
             let names = events.compactMap(\.event)
             #expect(names.first == "message_start")
             #expect(Array(names.prefix(3)) == ["message_start", "content_block_start", "ping"])
@@ -256,7 +271,8 @@ struct UpstreamServerTests {
             }
             #expect(fragments.count >= 2)
             #expect(fragments.joined() == arguments)
-            let delta = try #require(events.first { $0.event == "message_delta" }?.json)
+            let messageDelta = events.first { $0.event == "message_delta" }?.json
+            let delta = try #require(messageDelta)
             #expect(delta["delta"]?["stop_reason"]?.stringValue == "tool_use")
             #expect(delta["usage"]?["output_tokens"]?.intValue == 3)
 
@@ -286,7 +302,8 @@ struct UpstreamServerTests {
             #expect(response.status == 200)
             let events = SSE.parse(response.text)
             let names = events.compactMap(\.event)
-            #expect(events.allSatisfy { $0.event == $0.json?["type"]?.stringValue })
+            let typesMatchNames = events.allSatisfy { $0.event == $0.json?["type"]?.stringValue }
+            #expect(typesMatchNames)
             let order = names.filter { $0 != "response.output_text.delta" }
             #expect(
                 order == [
@@ -295,7 +312,8 @@ struct UpstreamServerTests {
                 ]
             )
             #expect(names.firstIndex(of: "response.output_text.delta") == 3)
-            #expect(events.compactMap { $0.json?["sequence_number"]?.intValue } == Array(0..<events.count))
+            let sequenceNumbers = events.compactMap { $0.json?["sequence_number"]?.intValue }
+            #expect(sequenceNumbers == Array(0..<events.count))
             let deltas = events.filter { $0.event == "response.output_text.delta" }.compactMap { $0.json?["delta"]?.stringValue }
             #expect(deltas.count == 3)
             #expect(deltas.joined() == "echo: hello there")
@@ -328,7 +346,8 @@ struct UpstreamServerTests {
             let data = try #require(floats.json?["data"]?.arrayValue)
             #expect(data.count == 2)
             #expect(floats.json?["usage"]?["prompt_tokens"]?.intValue == 3)
-            let first = try #require(data.first?["embedding"]?.arrayValue).compactMap { value -> Float? in
+            let firstValues = try #require(data.first?["embedding"]?.arrayValue)
+            let first = firstValues.compactMap { value -> Float? in
                 switch value {
                 case .double(let number): Float(number)
                 case .int(let number): Float(number)
@@ -336,7 +355,8 @@ struct UpstreamServerTests {
                 }
             }
             #expect(first.count == 8)
-            #expect(first.allSatisfy { (-1...1).contains($0) })
+            let inRange = first.allSatisfy { (-1...1).contains($0) }
+            #expect(inRange)
 
             let encoded = try await call(url, #"{"model":"embed","input":"alpha beta","encoding_format":"base64"}"#)
             let base64 = try #require(encoded.json?["data"]?.arrayValue?.first?["embedding"]?.stringValue)
@@ -361,12 +381,16 @@ struct UpstreamServerTests {
             let hanging = Task {
                 try await call(url, #"{"model":"m","messages":[{"role":"user","content":"x"}]}"#)
             }
-            #expect(await eventually { server.inFlightCount == 1 })
+            let started = await eventually { server.inFlightCount == 1 }
+            #expect(started)
             try await Task.sleep(for: .milliseconds(100))
             #expect(server.cancelledCount == 0)
+            let cancelledAt = ContinuousClock.now
             hanging.cancel()
             _ = try? await hanging.value
-            #expect(await eventually(seconds: 1) { server.cancelledCount == 1 && server.inFlightCount == 0 })
+            let cancelled = await eventually { server.cancelledCount == 1 && server.inFlightCount == 0 }
+            #expect(cancelled)
+            #expect(ContinuousClock.now - cancelledAt < .seconds(1))
 
             // Streaming: the first chunk arrives, then nothing until the client leaves.
             var request = HTTPClientRequest(url: url)
@@ -385,7 +409,8 @@ struct UpstreamServerTests {
             #expect(received.contains(#""content":"partial""#))
             #expect(server.inFlightCount == 1)
             // Dropping the response body (the task ended) makes the client close the connection.
-            #expect(await eventually { server.cancelledCount == 2 && server.inFlightCount == 0 })
+            let cancelledStream = await eventually { server.cancelledCount == 2 && server.inFlightCount == 0 }
+            #expect(cancelledStream)
         }
     }
 
@@ -402,7 +427,8 @@ struct UpstreamServerTests {
         #expect(deltas == ["", "a ", "b ", "c ", "d"])
 
         let hanging = Task { try await call(url, #"{"model":"m","messages":[{"role":"user","content":"x"}]}"#) }
-        #expect(await eventually { server.inFlightCount == 1 })
+        let hangStarted = await eventually { server.inFlightCount == 1 }
+        #expect(hangStarted)
         let shutdownStarted = ContinuousClock.now
         await server.shutdown()
         #expect(ContinuousClock.now - shutdownStarted < .seconds(5))
@@ -435,7 +461,8 @@ struct UpstreamServerTests {
             #expect(received.hasPrefix("event: message_start\n"))
             #expect(received.contains(#""type":"text_delta","text":"partial""#))
             #expect(!received.contains("message_stop"))
-            #expect(await eventually(seconds: 1) { server.cancelledCount == 1 && server.inFlightCount == 0 })
+            let cancelled = await eventually { server.cancelledCount == 1 && server.inFlightCount == 0 }
+            #expect(cancelled)
 
             // max_tokens cuts the reply at that many words, with stop_reason max_tokens.
             let cut = try await call(
@@ -465,11 +492,10 @@ struct UpstreamServerTests {
             server.script(model: "m", [.refusal])
             let response = try await call(server.openAIBaseURL + "/responses", #"{"model":"m","stream":true,"input":"do something bad"}"#)
             let events = SSE.parse(response.text)
-            let added = try #require(events.first { $0.event == "response.content_part.added" }?.json)
-            #expect(added["part"]?["type"]?.stringValue == "refusal")
+            let added = events.first { $0.event == "response.content_part.added" }?.json
+            #expect(added?["part"]?["type"]?.stringValue == "refusal")
             let deltas = events.filter { $0.event == "response.refusal.delta" }.compactMap { $0.json?["delta"]?.stringValue }
-            let debug = events.map { "\($0.event ?? "-") \($0.json == nil)" }.joined(separator: ", ")
-            #expect(!deltas.isEmpty, "\(debug)")
+            #expect(deltas.count == 9)
             let part = events.last?.json?["response"]?["output"]?.arrayValue?.first?["content"]?.arrayValue?.first
             #expect(part?["type"]?.stringValue == "refusal")
             #expect(part?["refusal"]?.stringValue == deltas.joined())
@@ -496,6 +522,15 @@ struct UpstreamServerTests {
             #expect(ok == total)
             #expect(server.requests.count == total)
             #expect(server.inFlightCount == 0)
+        }
+    }
+
+    @Test func startFailsWhenThePortIsTaken() async throws {
+        try await UpstreamServer.with { server in
+            await #expect(throws: (any Error).self) {
+                let second = try await UpstreamServer.start(port: server.port)
+                await second.shutdown()
+            }
         }
     }
 }
@@ -526,8 +561,9 @@ private func call(
     return Reply(status: Int(response.status.code), headers: responseHeaders, text: String(buffer: buffer))
 }
 
-/// Polls `condition` for up to `seconds`.
-private func eventually(seconds: Double = 2, _ condition: () -> Bool) async -> Bool {
+/// Polls `condition` for up to `seconds` (generous for a loaded machine: the server reacts to a
+/// disconnect within milliseconds).
+private func eventually(seconds: Double = 3, _ condition: () -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
     while ContinuousClock.now < deadline {
         if condition() { return true }

@@ -1,0 +1,346 @@
+import ArgumentParser
+import AsyncHTTPClient
+import ClawgateProtocol
+import ClawgateUpstream
+import Foundation
+
+/// `clawgate-bench proxy`: OpenAI chat completions sent straight to a local LLM upstream and
+/// through the gateway (`POST /v1/chat/completions`, model `openclaw`, stateless), to measure
+/// what the gateway adds. See BENCHMARKS.md.
+struct ProxyBenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "proxy",
+        abstract: "OpenAI chat completions direct to a local upstream vs. through the gateway: added latency, time to first byte, max throughput.",
+        discussion: """
+            The upstream (ClawgateUpstream, echo replies) runs inside this process; the gateway is the clawgate \
+            binary next to this one, started with a config that points its default agent at the upstream. \
+            Per target: non-stream latency at fixed open-loop rates, streamed time to first data: line, and \
+            closed-loop max throughput.
+            """
+    )
+
+    @Option(help: "Measured seconds per measurement (default 10; --smoke: 2).")
+    var duration: Double?
+
+    @Option(help: "Open-loop rates in requests/s for the non-stream latency, comma-separated (default 100,500,1000; --smoke: 50).")
+    var rates: String?
+
+    @Option(name: .customLong("stream-rate"), help: "Open-loop rate for the streamed time to first byte (default 100; --smoke: 50).")
+    var streamRate: Double?
+
+    @Option(help: "Closed-loop clients for the max throughput (default 64; --smoke: 4).")
+    var concurrency: Int?
+
+    @Option(help: "Seconds of the same load before each measurement, not counted (default 1; --smoke: 0).")
+    var warmup: Double?
+
+    @Flag(help: "Print one JSON object instead of summary lines.")
+    var json = false
+
+    @Flag(help: "A quick check for CI: 2 s per measurement, rate 50, concurrency 4, no warm-up (explicit options still win).")
+    var smoke = false
+
+    @Option(help: "clawgate binary to start (default: the one in this executable's build folder).")
+    var gateway: String?
+
+    @Option(name: .customLong("gateway-log-level"), help: "--log-level for the started gateway (default: its own, info).")
+    var gatewayLogLevel: String?
+
+    static func parseRates(_ text: String) -> [Double]? {
+        let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let values = parts.compactMap(Double.init)
+        guard !values.isEmpty, values.count == parts.count, values.allSatisfy({ $0 > 0 && $0 <= 100_000 }) else { return nil }
+        return values
+    }
+
+    func validate() throws {
+        if let duration, !(duration > 0) { throw ValidationError("--duration must be > 0") }
+        if let warmup, warmup < 0 { throw ValidationError("--warmup must be >= 0") }
+        if let rates, Self.parseRates(rates) == nil { throw ValidationError("--rates: comma-separated numbers > 0, e.g. 100,500,1000") }
+        if let streamRate, !(streamRate > 0 && streamRate <= 100_000) { throw ValidationError("--stream-rate must be > 0") }
+        if let concurrency, !(1...4096).contains(concurrency) { throw ValidationError("--concurrency must be 1 to 4096") }
+    }
+
+    struct Settings: Sendable {
+        var duration: Double
+        var warmup: Double
+        var rates: [Double]
+        var streamRate: Double
+        var concurrency: Int
+
+        var json: JSONValue {
+            [
+                "durationSeconds": .double(duration), "warmupSeconds": .double(warmup), "rates": .array(rates.map { .double($0) }),
+                "streamRate": .double(streamRate), "concurrency": .int(concurrency),
+            ]
+        }
+    }
+
+    var settings: Settings {
+        Settings(
+            duration: duration ?? (smoke ? 2 : 10), warmup: warmup ?? (smoke ? 0 : 1),
+            rates: rates.flatMap(Self.parseRates) ?? (smoke ? [50] : [100, 500, 1000]),
+            streamRate: streamRate ?? (smoke ? 50 : 100), concurrency: concurrency ?? (smoke ? 4 : 64)
+        )
+    }
+
+    /// The gateway's config: one OpenAI-style provider (the upstream) as the default agent's
+    /// model, no tools (so no tool definitions are added to the upstream request), and the
+    /// chat completions endpoint on.
+    static func gatewayConfig(upstreamBaseURL: String) -> JSONValue {
+        [
+            "models": [
+                "providers": ["local": ["baseUrl": .string(upstreamBaseURL), "api": "openai-completions", "models": [["id": "m1"]]]]
+            ],
+            "agents": ["defaults": ["model": "local/m1", "tools": ["allow": []]]],
+            "gateway": ["http": ["endpoints": ["chatCompletions": ["enabled": true]]]],
+        ]
+    }
+
+    func run() async throws {
+        let settings = self.settings
+        let upstream = try await UpstreamServer.start()
+        note("upstream (in this process) at \(upstream.openAIBaseURL)")
+        let outcome: Result<ProxyReport, any Error>
+        do {
+            outcome = .success(try await run(settings, upstream: upstream))
+        } catch {
+            outcome = .failure(error)
+        }
+        await upstream.shutdown()
+        let report = try outcome.get()
+        if json {
+            print(String(decoding: try JSONCoding.encode(report.json, sortedKeys: true), as: UTF8.self))
+        } else {
+            for line in report.comparisonLines { print(line) }
+        }
+        if let empty = report.measurements.first(where: { $0.tally.ok == 0 }) {
+            throw BenchError.setup("proxy \(empty.label): no request succeeded")
+        }
+    }
+
+    private func run(_ settings: Settings, upstream: UpstreamServer) async throws -> ProxyReport {
+        let config = try JSONCoding.encode(Self.gatewayConfig(upstreamBaseURL: upstream.openAIBaseURL), sortedKeys: true)
+        let spawned = try await SpawnedGateway.start(binary: gateway, logLevel: gatewayLogLevel, config: config)
+        note("started \(spawned.process.executableURL?.path ?? "clawgate") (pid \(spawned.process.processIdentifier)) at \(spawned.target.url)")
+        let outcome: Result<ProxyReport, any Error>
+        do {
+            outcome = .success(try await run(settings, upstream: upstream, gateway: spawned.target))
+        } catch {
+            outcome = .failure(error)
+        }
+        await spawned.stop()
+        return try outcome.get()
+    }
+
+    private func run(_ settings: Settings, upstream: UpstreamServer, gateway: BenchTarget) async throws -> ProxyReport {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(120), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(30))
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        let outcome: Result<ProxyReport, any Error>
+        do {
+            let direct = try ProxyLoad.Endpoint(name: "direct", http: http, baseURL: upstream.openAIBaseURL, token: nil, model: "m1")
+            let through = try ProxyLoad.Endpoint(
+                name: "gateway", http: http, baseURL: gateway.httpBase + "/v1", token: gateway.token, model: "openclaw"
+            )
+            outcome = .success(try await measure(settings, direct: direct, through: through, upstream: upstream, gateway: gateway))
+        } catch {
+            outcome = .failure(error)
+        }
+        try? await http.shutdown()
+        return try outcome.get()
+    }
+
+    private func measure(
+        _ settings: Settings, direct: ProxyLoad.Endpoint, through: ProxyLoad.Endpoint, upstream: UpstreamServer, gateway: BenchTarget
+    ) async throws -> ProxyReport {
+        // One plain and one streamed request each way: fail early with the answer if the setup is wrong.
+        for endpoint in [direct, through] {
+            do {
+                try await endpoint.complete()
+                _ = try await endpoint.stream()
+            } catch {
+                throw BenchError.setup("the check request \(endpoint.name) (\(endpoint.url)) failed: \(error)")
+            }
+        }
+        var upstreamRequest: JSONValue = .null
+        if let last = upstream.requests(path: "/v1/chat/completions").last?.body {
+            // What the gateway sent upstream for the streamed check request.
+            upstreamRequest = [
+                "keys": .array((last.objectValue?.keys.sorted() ?? []).map { .string($0) }),
+                "messages": .int(last["messages"]?.arrayValue?.count ?? 0),
+                "tools": .int(last["tools"]?.arrayValue?.count ?? 0),
+            ]
+            note("gateway → upstream request: \(String(decoding: try JSONCoding.encode(upstreamRequest, sortedKeys: true), as: UTF8.self))")
+        }
+
+        var measurements: [ProxyMeasurement] = []
+        var upstreamCounts: [String: JSONValue] = [:]
+        func record(_ measurement: ProxyMeasurement, upstreamBefore: Int) {
+            let forwarded = upstream.requests.count - upstreamBefore
+            upstreamCounts[measurement.label] = .int(forwarded)
+            if !json { print(measurement.summaryLine) }
+            measurements.append(measurement)
+        }
+        // Direct then gateway for each measurement, so drift of the machine hits both alike.
+        for rate in settings.rates {
+            for endpoint in [direct, through] {
+                note("latency \(endpoint.name): \(ProxyMeasurement.format(rate)) req/s open loop, \(settings.warmup) s warm-up + \(settings.duration) s")
+                let before = upstream.requests.count
+                record(
+                    await ProxyLoad.openLoop(endpoint, kind: .latency, rate: rate, warmup: settings.warmup, duration: settings.duration),
+                    upstreamBefore: before
+                )
+            }
+        }
+        for endpoint in [direct, through] {
+            note("ttfb \(endpoint.name): streamed, \(ProxyMeasurement.format(settings.streamRate)) req/s open loop, \(settings.warmup) s warm-up + \(settings.duration) s")
+            let before = upstream.requests.count
+            record(
+                await ProxyLoad.openLoop(endpoint, kind: .ttfb, rate: settings.streamRate, warmup: settings.warmup, duration: settings.duration),
+                upstreamBefore: before
+            )
+        }
+        for endpoint in [direct, through] {
+            note("throughput \(endpoint.name): \(settings.concurrency) clients closed loop, \(settings.warmup) s warm-up + \(settings.duration) s")
+            let before = upstream.requests.count
+            record(
+                await ProxyLoad.closedLoop(endpoint, clients: settings.concurrency, warmup: settings.warmup, duration: settings.duration),
+                upstreamBefore: before
+            )
+        }
+        return ProxyReport(
+            settings: settings, measurements: measurements, upstreamURL: upstream.openAIBaseURL, gatewayURL: gateway.url,
+            upstreamRequest: upstreamRequest, upstreamCounts: upstreamCounts
+        )
+    }
+}
+
+/// All measurements, the gateway-vs-direct comparisons and the targets.
+struct ProxyReport: Sendable {
+    /// Targets from the issue: the gateway adds under 1 ms at p50, and sustains 500 requests/s.
+    static let targetAddedP50Ms = 1.0
+    static let targetRate = 500.0
+
+    var settings: ProxyBenchCommand.Settings
+    var measurements: [ProxyMeasurement]
+    var upstreamURL: String
+    var gatewayURL: String
+    var upstreamRequest: JSONValue
+    var upstreamCounts: [String: JSONValue]
+
+    func find(_ kind: ProxyLoad.Kind, _ target: String, rate: Double? = nil) -> ProxyMeasurement? {
+        measurements.first { $0.kind == kind && $0.target == target && (rate == nil || $0.rate == rate) }
+    }
+
+    struct Added {
+        var label: String
+        var rate: Double?
+        var direct: ProxyMeasurement
+        var gateway: ProxyMeasurement
+
+        var p50: Double { gateway.millis(50) - direct.millis(50) }
+        var p99: Double { gateway.millis(99) - direct.millis(99) }
+        var p50Ratio: Double { direct.millis(50) > 0 ? gateway.millis(50) / direct.millis(50) : 0 }
+        var p99Ratio: Double { direct.millis(99) > 0 ? gateway.millis(99) / direct.millis(99) : 0 }
+    }
+
+    var added: [Added] {
+        var result: [Added] = []
+        for rate in settings.rates {
+            if let direct = find(.latency, "direct", rate: rate), let gateway = find(.latency, "gateway", rate: rate) {
+                result.append(Added(label: "latency @ \(ProxyMeasurement.format(rate)) req/s", rate: rate, direct: direct, gateway: gateway))
+            }
+        }
+        if let direct = find(.ttfb, "direct"), let gateway = find(.ttfb, "gateway") {
+            result.append(Added(label: "ttfb @ \(ProxyMeasurement.format(settings.streamRate)) req/s", rate: settings.streamRate, direct: direct, gateway: gateway))
+        }
+        if let direct = find(.throughput, "direct"), let gateway = find(.throughput, "gateway") {
+            result.append(Added(label: "closed-loop latency (\(settings.concurrency) clients)", rate: nil, direct: direct, gateway: gateway))
+        }
+        return result
+    }
+
+    var throughputRatio: Double? {
+        guard let direct = find(.throughput, "direct"), let gateway = find(.throughput, "gateway"), direct.achievedRate > 0 else { return nil }
+        return gateway.achievedRate / direct.achievedRate
+    }
+
+    /// The largest added p50 over the open-loop latency rates that the gateway kept up with
+    /// (its achieved rate within 1 % of the asked rate, no errors).
+    var addedP50: (value: Double, met: Bool)? {
+        let latency = added.filter { $0.gateway.kind == .latency }
+        guard !latency.isEmpty else { return nil }
+        let worst = latency.map(\.p50).max() ?? 0
+        return (worst, latency.allSatisfy { $0.p50 < Self.targetAddedP50Ms })
+    }
+
+    /// Sustained `targetRate` through the gateway: at that open-loop rate, the achieved rate is
+    /// within 1 % and no request failed; or, if that rate was not measured, the closed-loop
+    /// throughput reaches it.
+    var sustained: (rate: Double, met: Bool, how: String)? {
+        if let open = find(.latency, "gateway", rate: Self.targetRate) {
+            let met = open.tally.errors == 0 && open.achievedRate >= Self.targetRate * 0.99
+            return (open.achievedRate, met, "open loop at 500 req/s: achieved rate within 1 % and no errors")
+        }
+        if let closed = find(.throughput, "gateway") {
+            return (closed.achievedRate, closed.achievedRate >= Self.targetRate && closed.tally.errors == 0, "closed-loop throughput")
+        }
+        return nil
+    }
+
+    var comparisonLines: [String] {
+        func ms(_ value: Double) -> String { String(format: "%+.2f ms", value) }
+        var lines = added.map {
+            "proxy added \($0.label): p50 \(ms($0.p50)) (gateway/direct \(String(format: "%.2f", $0.p50Ratio))x), "
+                + "p99 \(ms($0.p99)) (\(String(format: "%.2f", $0.p99Ratio))x)"
+        }
+        if let ratio = throughputRatio, let direct = find(.throughput, "direct"), let gateway = find(.throughput, "gateway") {
+            lines.append(
+                "proxy max throughput: gateway \(String(format: "%.1f", gateway.achievedRate)) req/s, direct "
+                    + "\(String(format: "%.1f", direct.achievedRate)) req/s (gateway/direct \(String(format: "%.2f", ratio)))"
+            )
+        }
+        if let (value, met) = addedP50 {
+            lines.append("proxy target added p50 < 1 ms (every rate): \(met ? "met" : "MISSED") (largest \(ms(value)))")
+        }
+        if let (rate, met, how) = sustained {
+            lines.append("proxy target sustain 500 req/s through the gateway: \(met ? "met" : "MISSED") (\(how): \(String(format: "%.1f", rate)) req/s)")
+        }
+        return lines
+    }
+
+    var json: JSONValue {
+        func rounded(_ value: Double, _ digits: Double = 1000) -> JSONValue { .double((value * digits).rounded() / digits) }
+        var targets: [String: JSONValue] = [:]
+        if let (value, met) = addedP50 {
+            targets["addedP50Under1Ms"] = ["met": .bool(met), "largestAddedP50Ms": rounded(value)]
+        }
+        if let (rate, met, how) = sustained {
+            targets["sustain500"] = ["met": .bool(met), "achievedRate": rounded(rate, 10), "how": .string(how)]
+        }
+        var comparison: [String: JSONValue] = [
+            "added": .array(added.map { entry in
+                var object: [String: JSONValue] = [
+                    "measurement": .string(entry.label), "kind": .string(entry.gateway.kind.rawValue),
+                    "p50Ms": rounded(entry.p50), "p99Ms": rounded(entry.p99),
+                    "p50Ratio": rounded(entry.p50Ratio), "p99Ratio": rounded(entry.p99Ratio),
+                ]
+                if let rate = entry.rate { object["rate"] = rounded(rate, 10) }
+                return .object(object)
+            })
+        ]
+        if let ratio = throughputRatio { comparison["throughputRatio"] = rounded(ratio) }
+        return [
+            "scenario": "proxy",
+            "settings": settings.json,
+            "upstream": ["url": .string(upstreamURL), "inProcess": true],
+            "gateway": ["url": .string(gatewayURL), "spawned": true, "upstreamRequest": upstreamRequest],
+            "upstreamRequestsPerMeasurement": .object(upstreamCounts),
+            "measurements": .array(measurements.map(\.json)),
+            "comparison": .object(comparison),
+            "targets": .object(targets),
+        ]
+    }
+}
