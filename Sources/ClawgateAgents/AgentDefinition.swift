@@ -9,6 +9,15 @@ public struct AgentDefinition: Sendable, Hashable {
     public var systemPrompt: String?
     public var identity: AgentIdentity
     public var tools: ToolPolicy
+    /// A mesh agent connected to the gateway: its turns are delegated to it, not sent to a model.
+    public var isRemote = false
+
+    /// A remote (mesh) agent seen as an agent of the catalog.
+    public static func remote(id: String) -> AgentDefinition {
+        var definition = AgentDefinition(id: id, name: id)
+        definition.isRemote = true
+        return definition
+    }
 
     public init(
         id: String, name: String? = nil, models: [ModelRef] = [], systemPrompt: String? = nil,

@@ -17,12 +17,24 @@ public final class AgentRuntime: Sendable {
         public var router: ModelRouter
         public var tools: ToolRegistry
         public var limits: RunLimits
+        /// Whether an agent id outside the catalog is a connected remote agent.
+        public var isRemote: @Sendable (String) -> Bool
+        /// Runs a remote agent's turn (the gateway delegates it over the mesh) and returns its reply.
+        public var remoteTurn: @Sendable (RemoteTurn) async throws -> String
 
-        public init(catalog: AgentCatalog, router: ModelRouter, tools: ToolRegistry, limits: RunLimits = RunLimits()) {
+        public init(
+            catalog: AgentCatalog, router: ModelRouter, tools: ToolRegistry, limits: RunLimits = RunLimits(),
+            isRemote: @escaping @Sendable (String) -> Bool = { _ in false },
+            remoteTurn: @escaping @Sendable (RemoteTurn) async throws -> String = { turn in
+                throw AgentError(.unavailable, "agent \(turn.agentId) is not connected")
+            }
+        ) {
             self.catalog = catalog
             self.router = router
             self.tools = tools
             self.limits = limits
+            self.isRemote = isRemote
+            self.remoteTurn = remoteTurn
         }
     }
 
@@ -80,14 +92,14 @@ public final class AgentRuntime: Sendable {
                 if let outcome = existing.outcome { return .finished(outcome) }
                 return .inFlight(runId: request.runId)
             }
-            guard let agent = state.setup.catalog.agent(key.agentId) else {
+            let setup = state.setup
+            guard let agent = setup.catalog.agent(key.agentId) ?? (setup.isRemote(key.agentId) ? .remote(id: key.agentId) : nil) else {
                 throw AgentError.notFound("unknown agent \"\(key.agentId)\"")
             }
-            let setup = state.setup
             let previous = state.laneTails[key.raw]
             let executor = RunExecutor(
                 agent: agent, request: request, router: setup.router, sessions: sessions, tools: setup.tools, limits: setup.limits,
-                logger: logger, emit: observer
+                remoteTurn: setup.remoteTurn, logger: logger, emit: observer
             )
             let task = Task { [weak self] in
                 await previous?.value

@@ -14,6 +14,7 @@ struct RunExecutor: Sendable {
     let sessions: SessionStore
     let tools: ToolRegistry
     let limits: RunLimits
+    let remoteTurn: @Sendable (RemoteTurn) async throws -> String
     let logger: Logger
     let emit: @Sendable (RunEvent) -> Void
 
@@ -38,6 +39,10 @@ struct RunExecutor: Sendable {
 
     func run(progress: Progress, sessionEntry: SessionEntry?) async throws {
         var conversation = try await initialConversation(sessionEntry: sessionEntry)
+        if agent.isRemote {
+            try await runRemote(conversation: conversation, progress: progress)
+            return
+        }
         let candidates = try modelCandidates(sessionEntry: sessionEntry)
         let builtin = request.useBuiltinTools ? tools.available(to: agent.tools) : []
         let clientNames = Set(request.clientTools.map(\.name))
@@ -108,6 +113,20 @@ struct RunExecutor: Sendable {
                 conversation.append(ChatMessage(role: .tool, text: result, toolCallId: call.id, name: call.name))
             }
         }
+    }
+
+    /// A remote agent's turn: the newest user message goes to the agent (as a mesh task), its
+    /// reply comes back as the assistant's answer.
+    private func runRemote(conversation: [ChatMessage], progress: Progress) async throws {
+        let message = conversation.last { $0.role == .user }?.text ?? ""
+        let reply = try await remoteTurn(
+            RemoteTurn(agentId: agent.id, sessionKey: request.sessionKey.raw, runId: request.runId, message: message)
+        )
+        try Task.checkCancellation()
+        progress.text = reply
+        progress.finishReason = .stop
+        if !reply.isEmpty { emit(.delta(text: reply, cumulative: reply)) }
+        try await record([assistantMessage(text: reply, calls: [], stopReason: "stop")], progress: progress)
     }
 
     /// Writes the partial answer of an interrupted run, so the transcript shows what was said.

@@ -5,7 +5,8 @@ public struct SessionKey: Sendable, Hashable, CustomStringConvertible {
     public let agentId: String
 
     /// Resolves the short forms: `main` (or empty) is the default agent's main session.
-    public init(resolving text: String, catalog: AgentCatalog) throws(AgentError) {
+    /// `isRemote` says whether an id outside the catalog is a connected remote agent.
+    public init(resolving text: String, catalog: AgentCatalog, isRemote: (String) -> Bool = { _ in false }) throws(AgentError) {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         guard trimmed.count <= 512 else { throw AgentError.invalidInput("sessionKey is longer than 512 characters") }
         guard !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
@@ -18,7 +19,7 @@ public struct SessionKey: Sendable, Hashable, CustomStringConvertible {
         let parts = trimmed.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
         if parts.count >= 2, parts[0] == "agent" {
             let agentId = String(parts[1])
-            guard catalog.agent(agentId) != nil else { throw AgentError.notFound("unknown agent \"\(agentId)\" in session key \(trimmed)") }
+            guard catalog.agent(agentId) != nil || isRemote(agentId) else { throw AgentError.notFound("unknown agent \"\(agentId)\" in session key \(trimmed)") }
             let rest = parts.count == 3 ? String(parts[2]) : ""
             self.init(raw: rest.isEmpty ? "agent:\(agentId):\(catalog.mainKey)" : trimmed, agentId: agentId)
             return

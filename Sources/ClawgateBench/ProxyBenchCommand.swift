@@ -155,25 +155,28 @@ struct ProxyBenchCommand: AsyncParsableCommand {
     private func measure(
         _ settings: Settings, direct: ProxyLoad.Endpoint, through: ProxyLoad.Endpoint, upstream: UpstreamServer, gateway: BenchTarget
     ) async throws -> ProxyReport {
-        // One plain and one streamed request each way: fail early with the answer if the setup is wrong.
+        // One plain and one streamed request each way: fail early with the answer if the setup is
+        // wrong. For the gateway, also keep what it sent upstream (keys, messages, tools).
+        var upstreamRequest: [String: JSONValue] = [:]
+        func lastUpstreamRequest() -> JSONValue {
+            guard let body = upstream.requests(path: "/v1/chat/completions").last?.body else { return .null }
+            return [
+                "keys": .array((body.objectValue?.keys.sorted() ?? []).map { .string($0) }),
+                "messages": .int(body["messages"]?.arrayValue?.count ?? 0),
+                "tools": .int(body["tools"]?.arrayValue?.count ?? 0),
+            ]
+        }
         for endpoint in [direct, through] {
             do {
                 try await endpoint.complete()
+                if endpoint.name == "gateway" { upstreamRequest["forPlain"] = lastUpstreamRequest() }
                 _ = try await endpoint.stream()
+                if endpoint.name == "gateway" { upstreamRequest["forStream"] = lastUpstreamRequest() }
             } catch {
                 throw BenchError.setup("the check request \(endpoint.name) (\(endpoint.url)) failed: \(error)")
             }
         }
-        var upstreamRequest: JSONValue = .null
-        if let last = upstream.requests(path: "/v1/chat/completions").last?.body {
-            // What the gateway sent upstream for the streamed check request.
-            upstreamRequest = [
-                "keys": .array((last.objectValue?.keys.sorted() ?? []).map { .string($0) }),
-                "messages": .int(last["messages"]?.arrayValue?.count ?? 0),
-                "tools": .int(last["tools"]?.arrayValue?.count ?? 0),
-            ]
-            note("gateway → upstream request: \(String(decoding: try JSONCoding.encode(upstreamRequest, sortedKeys: true), as: UTF8.self))")
-        }
+        note("gateway → upstream requests: \(String(decoding: try JSONCoding.encode(JSONValue.object(upstreamRequest), sortedKeys: true), as: UTF8.self))")
 
         var measurements: [ProxyMeasurement] = []
         var upstreamCounts: [String: JSONValue] = [:]
@@ -212,7 +215,7 @@ struct ProxyBenchCommand: AsyncParsableCommand {
         }
         return ProxyReport(
             settings: settings, measurements: measurements, upstreamURL: upstream.openAIBaseURL, gatewayURL: gateway.url,
-            upstreamRequest: upstreamRequest, upstreamCounts: upstreamCounts
+            upstreamRequest: .object(upstreamRequest), upstreamCounts: upstreamCounts
         )
     }
 }

@@ -209,7 +209,7 @@ struct ProxyTally: Sendable {
     var service = Tally().histogram
     /// Due time → send time: how late the load generator sent (open loop).
     var sendLag = Tally().histogram
-    /// Streamed: send time → the end of the stream.
+    /// Streamed: due time (open loop) → the end of the stream.
     var complete = Tally().histogram
     var ok = 0
     var errors = 0
@@ -222,7 +222,7 @@ struct ProxyTally: Sendable {
         _ = latency.record(Tally.micros(scheduledNs, markNs))
         _ = service.record(Tally.micros(sentNs, markNs))
         _ = sendLag.record(Tally.micros(scheduledNs, sentNs))
-        _ = complete.record(Tally.micros(sentNs, endNs))
+        _ = complete.record(Tally.micros(scheduledNs, endNs))
         lastEndNs = Swift.max(lastEndNs, endNs)
     }
 

@@ -174,6 +174,26 @@ func upstreamProvider(_ id: String, _ upstream: UpstreamServer, models: [String]
         }
     }
 
+    @Test(arguments: [ModelAPI.anthropicMessages, .openAIResponses])
+    func otherProviderAPIsAnswerChat(api: ModelAPI) async throws {
+        try await UpstreamServer.with(apiKey: "upstream-key") { upstream in
+            try await withGateway({ config, _ in
+                var provider = upstreamProvider("other", upstream, models: ["o1"], api: api)
+                provider.apiKey = .literal(Secret("upstream-key"))
+                config.agents.providers = [provider]
+                config.agents.defaults.primaryModel = "other/o1"
+            }) { gw in
+                try await connect(gw.adminOptions()) { conn in
+                    let final = try await conn.call("agent", params: ["message": .string("via \(api.rawValue)"), "idempotencyKey": "api-1"])
+                    #expect(final["result"]?["payloads"]?[0]?["text"] == .string("echo: via \(api.rawValue)"))
+                    #expect(final["result"]?["meta"]?["usage"]?["total"]?.intValue ?? 0 > 0)
+                    let path = api == .anthropicMessages ? "/v1/messages" : "/v1/responses"
+                    #expect(upstream.requests(path: path).count == 1)
+                }
+            }
+        }
+    }
+
     @Test func sessionsPatchResetDeleteAndBadInput() async throws {
         try await UpstreamServer.with { upstream in
             try await withGateway({ config, _ in Self.configure(&config, upstream) }) { gw in
@@ -283,6 +303,36 @@ func upstreamProvider(_ id: String, _ upstream: UpstreamServer, models: [String]
             let lines = try String(contentsOfFile: sessionsDir + "/" + transcript, encoding: .utf8).split(separator: "\n")
             let invalid = lines.filter { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) == nil }
             #expect(invalid.count == 1)
+        }
+    }
+
+    @Test func aConnectedMeshAgentAnswersChatAsARemoteAgent() async throws {
+        try await withGateway { (gw: TestGateway) async throws -> Void in
+            try await connect(MeshRPCTests.agentOptions(gw)) { remote in
+                _ = try await MeshRPCTests.register(remote, "remote-bot")
+                let work = Task {
+                    let offer = try await MeshRPCTests.nextEvent(remote, MeshGatewayEvent.delivery)
+                    let taskId = try #require(offer.payload?["taskId"]?.stringValue)
+                    let message = offer.payload?["payload"]?["context"]?["message"]?.stringValue ?? ""
+                    _ = try await remote.call("mesh.accept", params: ["taskId": .string(taskId)])
+                    _ = try await remote.call("mesh.complete", params: ["taskId": .string(taskId), "result": ["text": .string("remote says: \(message)")]])
+                    return offer.payload?["payload"]?["type"]?.stringValue
+                }
+                try await connect(gw.adminOptions()) { conn in
+                    _ = try await conn.call(
+                        "chat.send", params: ["sessionKey": "agent:remote-bot:main", "message": "hello remote", "idempotencyKey": "remote-1"]
+                    )
+                    let final = try await Self.finalChat(conn, runId: "remote-1")
+                    #expect(final.payload?["state"] == "final")
+                    #expect(final.payload?["message"]?["content"]?[0]?["text"] == "remote says: hello remote")
+                    let history = try await conn.call("chat.history", params: ["sessionKey": "agent:remote-bot:main"])
+                    #expect(history["messages"]?.arrayValue?.count == 2)
+                    // An agent id that is neither configured nor connected is refused.
+                    let error = try await expectCallFails(conn, "agent", params: ["message": "x", "agentId": "ghost", "idempotencyKey": "g"])
+                    #expect(error.message.contains("unknown agent"))
+                }
+                #expect(try await work.value == "chat")
+            }
         }
     }
 

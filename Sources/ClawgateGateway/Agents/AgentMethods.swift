@@ -174,7 +174,7 @@ enum AgentMethods {
             }
         } else {
             let agentId = params.agentId ?? agents.catalog.defaultId
-            guard agents.catalog.agent(agentId) != nil else { throw MethodError.invalidRequest("unknown agent \"\(agentId)\"") }
+            guard agents.agentExists(agentId) else { throw MethodError.invalidRequest("unknown agent \"\(agentId)\"") }
             key = SessionKey.main(of: agentId, catalog: agents.catalog)
         }
         let connection = context.connection

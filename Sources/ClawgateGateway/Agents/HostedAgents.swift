@@ -16,7 +16,11 @@ final class HostedAgents: Sendable {
     let tools: ToolRegistry
     private let logger: Logger
 
-    init(settings: AgentsSettings, stateDir: String, tools: ToolRegistry, logger: Logger) {
+    /// - isRemote: whether an agent id is a connected mesh agent (served by `remoteTurn`).
+    init(
+        settings: AgentsSettings, stateDir: String, tools: ToolRegistry, logger: Logger,
+        isRemote: @escaping @Sendable (String) -> Bool, remoteTurn: @escaping @Sendable (RemoteTurn) async throws -> String
+    ) {
         self.settings = settings
         self.logger = logger
         var configuration = HTTPClient.Configuration()
@@ -29,12 +33,17 @@ final class HostedAgents: Sendable {
         )
         self.tools = tools
         self.runtime = AgentRuntime(
-            setup: AgentRuntime.Setup(catalog: settings.catalog, router: router, tools: tools),
+            setup: AgentRuntime.Setup(catalog: settings.catalog, router: router, tools: tools, isRemote: isRemote, remoteTurn: remoteTurn),
             sessions: SessionStore(stateDir: stateDir), logger: logger
         )
     }
 
     var catalog: AgentCatalog { runtime.catalog }
+
+    /// A configured agent, or a connected remote agent.
+    func agentExists(_ id: String) -> Bool {
+        catalog.agent(id) != nil || runtime.setup.isRemote(id)
+    }
     var sessions: SessionStore { runtime.sessions }
 
     /// Stops every run, then the HTTP client.
@@ -49,7 +58,7 @@ final class HostedAgents: Sendable {
 
     func sessionKey(_ text: String) throws -> SessionKey {
         do {
-            return try SessionKey(resolving: text, catalog: catalog)
+            return try SessionKey(resolving: text, catalog: catalog, isRemote: runtime.setup.isRemote)
         } catch {
             throw MethodError.invalidRequest(error.message)
         }

@@ -44,6 +44,72 @@ enum MeshAgentTools {
         }
     }
 
+    /// Polls the task until it ends (backing off from 20 ms to 500 ms), then acknowledges the
+    /// result delivery so it is not redelivered to an agent that never polls.
+    static func waitForEnd(taskId: String, me: String, timeoutMs: Int, mesh: MeshService) async throws -> MeshTask {
+        let deadline = ContinuousClock.now + .milliseconds(timeoutMs)
+        var delay = 20
+        while true {
+            let task = try await run { try await mesh.task(taskId, asSeenBy: me) }
+            if task.state.isTerminal {
+                let deliveries = (try? await mesh.poll(agentId: me, limit: 1000)) ?? []
+                let mine = deliveries.filter { $0.taskId == taskId && $0.kind != .taskOffer }.map(\.deliveryId)
+                if !mine.isEmpty { _ = try? await mesh.ack(agentId: me, deliveryIds: mine) }
+                return task
+            }
+            guard ContinuousClock.now < deadline else {
+                throw ToolError("task \(taskId) did not finish within \(timeoutMs / 1000) s (state \(task.state.rawValue)); it keeps running")
+            }
+            try await Task.sleep(for: .milliseconds(delay))
+            delay = min(delay * 2, 500)
+        }
+    }
+
+    /// The mesh identity that hands chat turns to remote agents.
+    static let chatRelayIdentity = "clawgate.chat"
+
+    /// A chat turn for a connected mesh agent: delegated as a task of type `chat` with context
+    /// `{message, sessionKey, runId}`; the reply is the result's `text` (or `reply`, or the result
+    /// itself when it is a string). Waits up to 10 minutes; an abort cancels the task.
+    static func remoteTurn(_ turn: RemoteTurn, mesh: MeshService) async throws -> String {
+        let me = chatRelayIdentity
+        do {
+            _ = try await mesh.register(
+                AgentRegistration(agentId: me, name: "Clawgate chat relay", namespace: namespace, capabilities: [], agentTypes: ["hosted"]),
+                trustedCaller: true
+            )
+            let task = try await mesh.delegate(
+                DelegateRequest(
+                    to: turn.agentId, type: "chat", description: turn.message,
+                    context: ["message": .string(turn.message), "sessionKey": .string(turn.sessionKey), "runId": .string(turn.runId)],
+                    idempotencyKey: turn.runId
+                ),
+                from: me
+            )
+            let finished: MeshTask
+            do {
+                finished = try await waitForEnd(taskId: task.taskId, me: me, timeoutMs: 600_000, mesh: mesh)
+            } catch is CancellationError {
+                _ = try? await mesh.cancel(taskId: task.taskId, by: me)
+                throw CancellationError()
+            }
+            guard finished.state == .completed else {
+                throw AgentError(.unavailable, "agent \(turn.agentId) did not answer: task \(finished.state.rawValue)\(finished.error.map { ": \($0)" } ?? "")")
+            }
+            switch finished.result {
+            case .some(.string(let text)): return text
+            case .some(let value):
+                if let text = value["text"]?.stringValue ?? value["reply"]?.stringValue { return text }
+                return String(decoding: try JSONCoding.encode(value, sortedKeys: true), as: UTF8.self)
+            case .none: return ""
+            }
+        } catch let error as MeshError {
+            throw AgentError(.unavailable, "agent \(turn.agentId): \(error.message)")
+        } catch let error as ToolError {
+            throw AgentError(.unavailable, "agent \(turn.agentId): \(error.message)")
+        }
+    }
+
     static func strings(_ value: JSONValue?, _ field: String) throws -> [String] {
         guard let value, !value.isNull else { return [] }
         guard let items = value.arrayValue else { throw ToolError("\(field) must be an array of strings") }
@@ -122,33 +188,12 @@ enum MeshAgentTools {
                 idempotencyKey: context.runId.map { "\($0):\(UUID().uuidString.prefix(8))" }
             )
             let task = try await run { try await mesh.delegate(request, from: me) }
-            let finished = try await waitForEnd(taskId: task.taskId, me: me, timeoutMs: timeoutSeconds * 1000)
+            let finished = try await MeshAgentTools.waitForEnd(taskId: task.taskId, me: me, timeoutMs: timeoutSeconds * 1000, mesh: mesh)
             var result: [String: JSONValue] = ["taskId": .string(finished.taskId), "state": .string(finished.state.rawValue)]
             if let assignee = finished.assignee { result["agentId"] = .string(assignee) }
             if let value = finished.result { result["result"] = value }
             if let error = finished.error { result["error"] = .string(error) }
             return .object(result)
-        }
-
-        /// Polls the task until it ends (backing off from 20 ms to 500 ms), then acknowledges the
-        /// result delivery so it is not redelivered to an agent that never polls.
-        private func waitForEnd(taskId: String, me: String, timeoutMs: Int) async throws -> MeshTask {
-            let deadline = ContinuousClock.now + .milliseconds(timeoutMs)
-            var delay = 20
-            while true {
-                let task = try await run { try await mesh.task(taskId, asSeenBy: me) }
-                if task.state.isTerminal {
-                    let deliveries = (try? await mesh.poll(agentId: me, limit: 1000)) ?? []
-                    let mine = deliveries.filter { $0.taskId == taskId && $0.kind != .taskOffer }.map(\.deliveryId)
-                    if !mine.isEmpty { _ = try? await mesh.ack(agentId: me, deliveryIds: mine) }
-                    return task
-                }
-                guard ContinuousClock.now < deadline else {
-                    throw ToolError("task \(taskId) did not finish within \(timeoutMs / 1000) s (state \(task.state.rawValue)); it keeps running")
-                }
-                try await Task.sleep(for: .milliseconds(delay))
-                delay = min(delay * 2, 500)
-            }
         }
     }
 

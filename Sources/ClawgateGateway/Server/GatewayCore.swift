@@ -62,9 +62,12 @@ public final class GatewayCore: Sendable {
         let meshStore = try SQLiteMeshStore(path: (settings.paths.stateDir as NSString).appendingPathComponent("mesh.sqlite"))
         let mesh = MeshService(store: meshStore, settings: settings.mesh)
         self.mesh = mesh
-        self.meshConnections = MeshConnections()
+        let meshConnections = MeshConnections()
+        self.meshConnections = meshConnections
         self.agents = HostedAgents(
-            settings: settings.agents, stateDir: settings.paths.stateDir, tools: MeshAgentTools.registry(mesh: mesh), logger: logger
+            settings: settings.agents, stateDir: settings.paths.stateDir, tools: MeshAgentTools.registry(mesh: mesh), logger: logger,
+            isRemote: { meshConnections.isConnected(agentId: $0) },
+            remoteTurn: { try await MeshAgentTools.remoteTurn($0, mesh: mesh) }
         )
     }
 
