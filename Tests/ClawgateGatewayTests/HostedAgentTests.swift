@@ -307,16 +307,22 @@ func upstreamProvider(_ id: String, _ upstream: UpstreamServer, models: [String]
     }
 
     @Test func aConnectedMeshAgentAnswersChatAsARemoteAgent() async throws {
-        try await withGateway { (gw: TestGateway) async throws -> Void in
+        try await withGateway({ config, _ in config.agents.chatCompletionsEnabled = true }) { (gw: TestGateway) async throws -> Void in
             try await connect(MeshRPCTests.agentOptions(gw)) { remote in
                 _ = try await MeshRPCTests.register(remote, "remote-bot")
                 let work = Task {
-                    let offer = try await MeshRPCTests.nextEvent(remote, MeshGatewayEvent.delivery)
-                    let taskId = try #require(offer.payload?["taskId"]?.stringValue)
-                    let message = offer.payload?["payload"]?["context"]?["message"]?.stringValue ?? ""
-                    _ = try await remote.call("mesh.accept", params: ["taskId": .string(taskId)])
-                    _ = try await remote.call("mesh.complete", params: ["taskId": .string(taskId), "result": ["text": .string("remote says: \(message)")]])
-                    return offer.payload?["payload"]?["type"]?.stringValue
+                    var types: [String] = []
+                    for _ in 0..<2 {
+                        let offer = try await MeshRPCTests.nextEvent(remote, MeshGatewayEvent.delivery)
+                        let taskId = try #require(offer.payload?["taskId"]?.stringValue)
+                        let message = offer.payload?["payload"]?["context"]?["message"]?.stringValue ?? ""
+                        _ = try await remote.call("mesh.accept", params: ["taskId": .string(taskId)])
+                        _ = try await remote.call(
+                            "mesh.complete", params: ["taskId": .string(taskId), "result": ["text": .string("remote says: \(message)")]]
+                        )
+                        types.append(offer.payload?["payload"]?["type"]?.stringValue ?? "")
+                    }
+                    return types
                 }
                 try await connect(gw.adminOptions()) { conn in
                     _ = try await conn.call(
@@ -331,7 +337,12 @@ func upstreamProvider(_ id: String, _ upstream: UpstreamServer, models: [String]
                     let error = try await expectCallFails(conn, "agent", params: ["message": "x", "agentId": "ghost", "idempotencyKey": "g"])
                     #expect(error.message.contains("unknown agent"))
                 }
-                #expect(try await work.value == "chat")
+                // The same agent over the OpenAI-compatible API.
+                let answer = try await OpenAIHTTPTests.send(
+                    gw.httpBase + "/v1/chat/completions", body: ["model": "openclaw/remote-bot", "messages": [["role": "user", "content": "via http"]]]
+                )
+                #expect(answer.json["choices"]?[0]?["message"]?["content"] == "remote says: via http")
+                #expect(try await work.value == ["chat", "chat"])
             }
         }
     }

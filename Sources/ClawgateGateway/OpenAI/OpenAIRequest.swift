@@ -28,15 +28,20 @@ struct OpenAIRequest: Sendable {
         try authenticate(request, context: context, gateway: gateway)
         let body = try await readBody(request, limit: gateway.agents.settings.maxBodyBytes)
         let catalog = gateway.agents.catalog
+        let isRemote = gateway.agents.runtime.setup.isRemote
+        /// A configured agent, or a connected remote (mesh) agent.
+        func lookup(_ id: String) -> AgentDefinition? {
+            catalog.agent(id) ?? (isRemote(id) ? AgentDefinition.remote(id: id) : nil)
+        }
         let requested = body["model"]?.stringValue ?? "openclaw"
         var agent = catalog.defaultAgent
         var modelOverride: [ModelRef]?
         if let headerAgent = request.headers[agentHeader], !headerAgent.isEmpty {
-            guard let found = catalog.agent(headerAgent) else { throw OpenAIError.notFound("unknown agent \"\(headerAgent)\"", code: "model_not_found") }
+            guard let found = lookup(headerAgent) else { throw OpenAIError.notFound("unknown agent \"\(headerAgent)\"", code: "model_not_found") }
             agent = found
         } else if let target = agentTarget(requested) {
             if let id = target {
-                guard let found = catalog.agent(id) else {
+                guard let found = lookup(id) else {
                     throw OpenAIError.notFound("unknown model \"\(requested)\": no agent \"\(id)\"", code: "model_not_found")
                 }
                 agent = found
@@ -108,7 +113,7 @@ struct OpenAIRequest: Sendable {
         let catalog = gateway.agents.catalog
         if let header = headers[Self.sessionHeader], !header.isEmpty {
             do {
-                let key = try SessionKey(resolving: header, catalog: catalog)
+                let key = try SessionKey(resolving: header, catalog: catalog, isRemote: gateway.agents.runtime.setup.isRemote)
                 if key.agentId != agent.id && headers[Self.agentHeader] != nil {
                     throw OpenAIError.invalidRequest("x-openclaw-session-key \(key.raw) belongs to agent \(key.agentId), not \(agent.id)")
                 }
@@ -125,7 +130,9 @@ struct OpenAIRequest: Sendable {
             guard user.count <= 256 else { throw OpenAIError.invalidRequest("user must be at most 256 characters") }
             let safe = String(user.map { $0.isLetter || $0.isNumber || "-_.@".contains($0) ? $0 : "_" })
             do {
-                return try SessionKey(resolving: "agent:\(agent.id):openai-user:\(safe)", catalog: catalog)
+                return try SessionKey(
+                    resolving: "agent:\(agent.id):openai-user:\(safe)", catalog: catalog, isRemote: gateway.agents.runtime.setup.isRemote
+                )
             } catch {
                 throw error.openAIError
             }
