@@ -126,11 +126,19 @@ func upstreamProvider(_ id: String, _ upstream: UpstreamServer, models: [String]
                     try await withDeadline(.seconds(3), "upstream sees the cancel") {
                         while upstream.cancelledCount < 1 { try await Task.sleep(for: .milliseconds(20)) }
                     }
+                    // A client without the `tool-events` cap never sees tool streams; an injected
+                    // note lands in the transcript and is announced as a final chat event.
+                    let injected = try await conn.call("chat.inject", params: ["sessionKey": "main", "message": "operator note", "label": "ops"])
+                    let injectedRun = try #require(injected["runId"]?.stringValue)
+                    let note = try await Self.finalChat(conn, runId: injectedRun)
+                    #expect(note.payload?["message"]?["content"]?[0]?["text"] == "operator note")
                     let again = try await conn.call("chat.abort", params: ["sessionKey": "main"])
                     #expect(again["aborted"] == false)
                     let history = try await conn.call("chat.history", params: ["sessionKey": "main"])
-                    #expect(history["messages"]?.arrayValue?.last?["stopReason"] == "aborted")
-                    #expect(history["messages"]?.arrayValue?.last?["content"]?[0]?["text"] == "partial")
+                    let stored = history["messages"]?.arrayValue ?? []
+                    #expect(stored.dropLast().last?["stopReason"] == "aborted")
+                    #expect(stored.dropLast().last?["content"]?[0]?["text"] == "partial")
+                    #expect(stored.last?["stopReason"] == "injected")
                 }
             }
         }
@@ -365,8 +373,13 @@ func upstreamProvider(_ id: String, _ upstream: UpstreamServer, models: [String]
                         _ = try await worker.call("mesh.accept", params: ["taskId": .string(taskId)])
                         _ = try await worker.call("mesh.complete", params: ["taskId": .string(taskId), "result": ["verdict": "looks good"]])
                     }
-                    try await connect(gw.adminOptions()) { conn in
+                    var toolWatcher = gw.adminOptions()
+                    toolWatcher.caps = ["tool-events"]
+                    try await connect(toolWatcher) { conn in
                         let final = try await conn.call("agent", params: ["message": "get a review", "idempotencyKey": "tool-1"], timeout: .seconds(10))
+                        // Tool activity reached this client, which declared the `tool-events` cap.
+                        let toolEvent = try await waitForEvent(conn, GatewayEvent.agent) { $0.payload?["stream"] == "tool" }
+                        #expect(toolEvent.payload?["data"]?["name"] == "mesh_delegate")
                         let text = try #require(final["result"]?["payloads"]?[0]?["text"]?.stringValue)
                         #expect(text.contains("tool result:"))
                         #expect(text.contains("looks good"))

@@ -88,6 +88,17 @@ import Testing
                 }
                 let history = upstream.requests(path: "/v1/chat/completions").last?.body?["messages"]?.arrayValue ?? []
                 #expect(history.count == 3)
+                // Full session routing and agent choice by header.
+                let routed = try await Self.send(
+                    url, body: ["model": "openclaw", "messages": [["role": "user", "content": "routed"]]],
+                    headers: [("x-openclaw-session-key", "agent:main:from-http"), ("x-openclaw-agent-id", "main")]
+                )
+                #expect(routed.status == 200)
+                let stored = try String(contentsOfFile: gw.stateDir + "/agents/main/sessions/sessions.json", encoding: .utf8)
+                #expect(stored.contains("agent:main:from-http"))
+                #expect(stored.contains("agent:main:openai-user:alice"))
+                let ghost = try await Self.send(url, body: ["model": "openclaw", "messages": [["role": "user", "content": "x"]]], headers: [("x-openclaw-agent-id", "ghost")])
+                #expect(ghost.status == 404)
             }
         }
     }
