@@ -84,6 +84,7 @@ let package = Package(
                 "ClawgateSupport",
                 "ClawgateModels",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -2,6 +2,7 @@ import ClawgateModels
 import Foundation
 import Logging
 import Synchronization
+import DequeModule
 
 /// Runs hosted agents: one lane per session key (runs of a session never overlap and start in
 /// the order they were submitted), abort that really stops the upstream request, run ids that
@@ -10,6 +11,8 @@ public final class AgentRuntime: Sendable {
     public let sessions: SessionStore
     private let logger: Logger
     private let state: Mutex<State>
+    /// Kept apart from the run state: read on every request, replaced only on reload.
+    private let currentSetup: Mutex<Setup>
 
     /// What may change on a config reload: agents, models, tools.
     public struct Setup: Sendable {
@@ -39,8 +42,9 @@ public final class AgentRuntime: Sendable {
     }
 
     private struct State {
-        var setup: Setup
         var runs: [String: RunRecord] = [:]
+        /// Finished runs in the order they ended, for pruning from the front.
+        var finishedOrder: Deque<(endedAt: Int, runId: String)> = []
         /// The last run submitted per session key; the next one waits for it.
         var laneTails: [String: Task<Void, Never>] = [:]
         /// Waiters whose timeout fired before they registered.
@@ -61,15 +65,16 @@ public final class AgentRuntime: Sendable {
     public init(setup: Setup, sessions: SessionStore, logger: Logger) {
         self.sessions = sessions
         self.logger = logger
-        self.state = Mutex(State(setup: setup))
+        self.state = Mutex(State())
+        self.currentSetup = Mutex(setup)
     }
 
-    public var setup: Setup { state.withLock { $0.setup } }
+    public var setup: Setup { currentSetup.withLock { $0 } }
     public var catalog: AgentCatalog { setup.catalog }
 
     /// Swaps agents, models and tools; runs already going keep the setup they started with.
     public func replace(setup: Setup) {
-        state.withLock { $0.setup = setup }
+        currentSetup.withLock { $0 = setup }
     }
 
     /// The result of submitting a run.
@@ -86,13 +91,13 @@ public final class AgentRuntime: Sendable {
     public func submit(_ request: RunRequest, observer: @escaping @Sendable (RunEvent) -> Void) throws(AgentError) -> Submission {
         let now = RunExecutor.nowMs()
         let key = request.sessionKey
+        let setup = self.setup
         let decision: Submission = try state.withLock { state throws(AgentError) -> Submission in
-            prune(&state, nowMs: now)
+            prune(&state, limits: setup.limits, nowMs: now)
             if let existing = state.runs[request.runId] {
                 if let outcome = existing.outcome { return .finished(outcome) }
                 return .inFlight(runId: request.runId)
             }
-            let setup = state.setup
             guard let agent = setup.catalog.agent(key.agentId) ?? (setup.isRemote(key.agentId) ? .remote(id: key.agentId) : nil) else {
                 throw AgentError.notFound("unknown agent \"\(key.agentId)\"")
             }
@@ -185,6 +190,7 @@ public final class AgentRuntime: Sendable {
     private func execute(_ executor: RunExecutor, observer: @Sendable (RunEvent) -> Void) async {
         let runId = executor.request.runId
         let key = executor.request.sessionKey
+        let ephemeral = !executor.persists
         let startedAt = RunExecutor.nowMs()
         state.withLock { $0.runs[runId]?.startedAt = startedAt }
         let progress = RunExecutor.Progress()
@@ -249,11 +255,17 @@ public final class AgentRuntime: Sendable {
                 // Nothing queued behind this run: the lane is free.
                 state.laneTails[key.raw] = nil
             }
+            let waiters = Array(record.waiters.values)
+            if ephemeral {
+                // Nobody can look a stateless run up again: nothing to remember.
+                state.runs[runId] = nil
+                return waiters
+            }
             record.outcome = finished
             record.task = nil
-            let waiters = Array(record.waiters.values)
             record.waiters = [:]
             state.runs[runId] = record
+            state.finishedOrder.append((finished.endedAt, runId))
             return waiters
         }
         for waiter in waiters { waiter.resume(returning: finished) }
@@ -275,17 +287,14 @@ public final class AgentRuntime: Sendable {
         }
     }
 
-    /// Forgets finished runs past their retention, and the oldest beyond the cap.
-    private func prune(_ state: inout State, nowMs: Int) {
-        let limits = state.setup.limits
-        state.runs = state.runs.filter { _, record in
-            guard let outcome = record.outcome else { return true }
-            return nowMs - outcome.endedAt < limits.retentionMs
-        }
-        let finished = state.runs.filter { $0.value.outcome != nil }
-        if finished.count > limits.maxRetainedRuns {
-            let oldest = finished.sorted { ($0.value.outcome?.endedAt ?? 0) < ($1.value.outcome?.endedAt ?? 0) }
-            for (id, _) in oldest.prefix(finished.count - limits.maxRetainedRuns) { state.runs[id] = nil }
+    /// Forgets finished runs past their retention, and the oldest beyond the cap: O(1) per
+    /// forgotten run (they are dropped from the front of the finish order).
+    private func prune(_ state: inout State, limits: RunLimits, nowMs: Int) {
+        while let oldest = state.finishedOrder.first,
+            nowMs - oldest.endedAt >= limits.retentionMs || state.finishedOrder.count > limits.maxRetainedRuns
+        {
+            state.finishedOrder.removeFirst()
+            state.runs[oldest.runId] = nil
         }
     }
 }
