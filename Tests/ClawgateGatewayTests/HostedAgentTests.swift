@@ -111,6 +111,32 @@ func upstreamProvider(_ id: String, _ upstream: UpstreamServer, models: [String]
         }
     }
 
+    @Test func runsOfOneSessionTakeTurnsAndWakeRunsTheMainSession() async throws {
+        try await UpstreamServer.with { upstream in
+            upstream.script(model: "m1", [.slow("slow first answer", chunkDelayMs: 100), .echo, .echo])
+            try await withGateway({ config, _ in Self.configure(&config, upstream) }) { gw in
+                try await connect(gw.adminOptions()) { conn in
+                    _ = try await conn.call("chat.send", params: ["sessionKey": "main", "message": "one", "idempotencyKey": "lane-1"])
+                    _ = try await conn.call("chat.send", params: ["sessionKey": "main", "message": "two", "idempotencyKey": "lane-2"])
+                    // The second run starts only after the first ended, and sees its answer.
+                    let first = try await Self.finalChat(conn, runId: "lane-1")
+                    #expect(upstream.requests(path: "/v1/chat/completions").count == 1)
+                    let second = try await Self.finalChat(conn, runId: "lane-2")
+                    #expect(first.payload?["message"]?["content"]?[0]?["text"] == "slow first answer")
+                    #expect(second.payload?["message"]?["content"]?[0]?["text"] == "echo: two")
+                    let sent = upstream.requests(path: "/v1/chat/completions").last?.body?["messages"]?.arrayValue ?? []
+                    #expect(sent.count == 3)
+                    #expect(sent[1]["content"] == "slow first answer")
+
+                    let wake = try await conn.call("wake", params: ["mode": "now", "text": "check the inbox"])
+                    let wakeRun = try #require(wake["runId"]?.stringValue)
+                    let woke = try await Self.finalChat(conn, runId: wakeRun)
+                    #expect(woke.payload?["message"]?["content"]?[0]?["text"] == "echo: System: check the inbox")
+                }
+            }
+        }
+    }
+
     @Test func abortStopsTheUpstreamRequestAndKeepsThePartialAnswer() async throws {
         try await UpstreamServer.with { upstream in
             upstream.script(model: "m1", [.hangAfterFirstChunk])
