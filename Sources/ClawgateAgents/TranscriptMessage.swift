@@ -24,17 +24,8 @@ public struct TranscriptMessage: Sendable, Hashable, Codable {
         case toolResult
     }
 
-    public struct Usage: Sendable, Hashable, Codable {
-        public var input: Int
-        public var output: Int
-        public var totalTokens: Int
-
-        public init(input: Int, output: Int) {
-            self.input = input
-            self.output = output
-            self.totalTokens = input + output
-        }
-    }
+    /// OpenClaw's usage shape, the same as in `chat` events.
+    public typealias Usage = ChatEventUsage
 
     public enum Block: Sendable, Hashable, Codable {
         case text(String)

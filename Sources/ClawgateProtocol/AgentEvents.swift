@@ -20,7 +20,8 @@ public struct ChatEventMessage: Codable, Sendable, Equatable {
     public var text: String { content.map(\.text).joined() }
 }
 
-public struct ChatEventUsage: Codable, Sendable, Equatable {
+/// Token usage as OpenClaw writes it (`chat` events, transcript messages).
+public struct ChatEventUsage: Codable, Sendable, Hashable {
     public var input: Int
     public var output: Int
     public var totalTokens: Int

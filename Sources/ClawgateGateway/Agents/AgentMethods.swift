@@ -214,7 +214,7 @@ enum AgentMethods {
             }
         case .finished(let outcome):
             connection.endDeferred()
-            return try JSONCoding.decode(JSONValue.self, from: Data(buffer: finalPayload(outcome)))
+            return finalPayload(outcome)
         }
         return ["runId": .string(request.runId), "status": "accepted", "acceptedAt": .int(acceptedAt)] as JSONValue
     }
@@ -222,7 +222,8 @@ enum AgentMethods {
     static func finalAnswer(_ outcome: RunOutcome, requestId: String) -> ByteBuffer {
         switch outcome.status {
         case .ok, .aborted:
-            return FrameEncoder.response(id: requestId, payloadJSON: finalPayload(outcome))
+            let payload = (try? JSONCoding.encode(finalPayload(outcome))) ?? Data("{}".utf8)
+            return FrameEncoder.response(id: requestId, payloadJSON: ByteBuffer(data: payload))
         case .error, .timeout:
             var details: [String: JSONValue] = [
                 "runId": .string(outcome.runId), "errorKind": .string((outcome.errorKind ?? .unknown).rawValue),
@@ -238,7 +239,7 @@ enum AgentMethods {
         }
     }
 
-    static func finalPayload(_ outcome: RunOutcome) -> ByteBuffer {
+    static func finalPayload(_ outcome: RunOutcome) -> JSONValue {
         var meta: [String: JSONValue] = [
             "durationMs": .int(outcome.endedAt - outcome.startedAt), "agentId": .string(outcome.agentId),
             "sessionKey": .string(outcome.sessionKey),
@@ -250,11 +251,10 @@ enum AgentMethods {
         }
         if let reason = outcome.finishReason { meta["stopReason"] = .string(RunEventBroadcaster.stopReason(reason)) }
         let status = outcome.status == .ok ? "ok" : "aborted"
-        let payload: JSONValue = [
+        return [
             "runId": .string(outcome.runId), "status": .string(status), "summary": .string(status == "ok" ? "completed" : "aborted"),
             "result": ["payloads": .array(outcome.text.isEmpty ? [] : [["text": .string(outcome.text)]]), "meta": .object(meta)],
         ]
-        return ByteBuffer(data: (try? JSONCoding.encode(payload)) ?? Data("{}".utf8))
     }
 
     // MARK: helpers

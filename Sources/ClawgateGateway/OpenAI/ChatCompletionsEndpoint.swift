@@ -2,6 +2,7 @@ import ClawgateAgents
 import ClawgateModels
 import ClawgateProtocol
 import Foundation
+import HTTPTypes
 import Hummingbird
 
 /// `POST /v1/chat/completions`: an agent turn in OpenAI Chat Completions form, streamed as SSE
@@ -124,9 +125,12 @@ enum ChatCompletionsEndpoint {
         ["prompt_tokens": .int(usage.input), "completion_tokens": .int(usage.output), "total_tokens": .int(usage.total)]
     }
 
-    static func jsonResponse(_ body: JSONValue) -> Response {
+    /// A JSON response: every answer of the OpenAI routes, tools and hooks is built here.
+    static func jsonResponse(_ body: JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        var fields = headers
+        fields[.contentType] = "application/json"
         let data = (try? JSONCoding.encode(body)) ?? Data("{}".utf8)
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: data)))
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(data: data)))
     }
 
     /// OpenAI `messages` → provider-neutral messages.

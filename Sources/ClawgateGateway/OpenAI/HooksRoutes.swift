@@ -127,7 +127,6 @@ enum HooksRoutes {
     }
 
     static func hookError(_ status: HTTPResponse.Status, _ message: String) -> Response {
-        let data = (try? JSONCoding.encode(["ok": false, "error": .string(message)] as JSONValue)) ?? Data()
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: data)))
+        ChatCompletionsEndpoint.jsonResponse(["ok": false, "error": .string(message)], status: status)
     }
 }

@@ -68,10 +68,8 @@ struct OpenAIError: Error, Sendable {
 
     var response: Response {
         var fields = headers
-        fields[.contentType] = "application/json"
         fields[.cacheControl] = "no-store"
-        let data = (try? JSONCoding.encode(body)) ?? Data(#"{"error":{"message":"error","type":"server_error"}}"#.utf8)
-        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(data: data)))
+        return ChatCompletionsEndpoint.jsonResponse(body, status: status, headers: fields)
     }
 }
 

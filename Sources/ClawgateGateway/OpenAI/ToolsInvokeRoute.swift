@@ -52,7 +52,6 @@ enum ToolsInvokeRoute {
     }
 
     static func failure(_ status: HTTPResponse.Status, type: String, _ message: String) -> Response {
-        let data = (try? JSONCoding.encode(["ok": false, "error": ["type": .string(type), "message": .string(message)]] as JSONValue)) ?? Data()
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: data)))
+        ChatCompletionsEndpoint.jsonResponse(["ok": false, "error": ["type": .string(type), "message": .string(message)]], status: status)
     }
 }
