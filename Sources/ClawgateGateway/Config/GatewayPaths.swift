@@ -29,6 +29,8 @@ public struct GatewayPaths: Sendable, Equatable {
 
     public var logsDir: String { (stateDir as NSString).appendingPathComponent("logs") }
     public var logFile: String { (logsDir as NSString).appendingPathComponent("gateway.log") }
+    /// The audit log (JSONL, append-only, rotated by size): see `AuditLog`.
+    public var auditFile: String { (logsDir as NSString).appendingPathComponent("audit.jsonl") }
     public var credentialsDir: String { (stateDir as NSString).appendingPathComponent("credentials") }
     public var gatewayTokenFile: String { (credentialsDir as NSString).appendingPathComponent("gateway-token") }
     public var devicesDir: String { (stateDir as NSString).appendingPathComponent("devices") }

@@ -18,6 +18,7 @@ public final class GatewayCore: Sendable {
     let mesh: MeshService
     let meshConnections: MeshConnections
     let agents: HostedAgents
+    let audit: AuditLog
     let startedAtMs: Int
     let hostName: String
     private let runtime = Mutex(Runtime())
@@ -40,6 +41,7 @@ public final class GatewayCore: Sendable {
         self.logger = logger
         self.registry = ConnectionRegistry(maxPending: settings.limits.maxPreauthConnections, logger: logger)
         self.pairing = try PairingStore(directory: settings.paths.devicesDir)
+        self.audit = try AuditLog(path: settings.paths.auditFile)
         self.hostName = ProcessInfo.processInfo.hostName
         var gatewayEntry = PresenceEntry(ts: Clock.nowMs())
         gatewayEntry.host = hostName
