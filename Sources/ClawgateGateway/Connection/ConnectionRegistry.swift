@@ -62,6 +62,8 @@ public final class ConnectionRegistry: Sendable {
 
     var all: [ConnectionHandle] { state.withLock { Array($0.connections.values) } }
     var pendingCount: Int { state.withLock { $0.pending.count } }
+    /// Authenticated connections.
+    var count: Int { state.withLock { $0.connections.count } }
     var isAccepting: Bool { state.withLock { $0.accepting } }
 
     func connections(deviceId: String) -> [ConnectionHandle] {

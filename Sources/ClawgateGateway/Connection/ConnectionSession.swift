@@ -187,7 +187,7 @@ struct ConnectionSession: Sendable {
             // also get every later broadcast (shutdown included). So hello-ok is queued inside
             // `promote`, under the registry lock that broadcasts snapshot connections with.
             // Presence is recorded first so that the hello-ok snapshot already lists the client.
-            let presenceVersion = gateway.recordPresence(of: handle)
+            let presenceChanged = gateway.recordPresence(of: handle)
             let hello: ByteBuffer
             do {
                 hello = FrameEncoder.response(id: frame.id, payloadJSON: ByteBuffer(data: try JSONCoding.encode(helloOk(admission, connId: connId))))
@@ -202,7 +202,7 @@ struct ConnectionSession: Sendable {
                     close: GatewayCloseCode.serviceRestart
                 )
             }
-            if let presenceVersion { gateway.announcePresence(version: presenceVersion) }
+            if presenceChanged { gateway.announcePresence() }
             logger.info(
                 "client connected",
                 metadata: [
@@ -237,13 +237,14 @@ struct ConnectionSession: Sendable {
         let limits = gateway.settings.limits
         let admin = admission.scopes.contains(OperatorScope.admin)
         let (health, healthVersion) = gateway.health.current
+        let presence = gateway.presence.listed
         return HelloOk(
             protocol: admission.protocolVersion,
             server: .init(version: GatewaySettings.version, connId: connId, host: gateway.hostName),
             features: .init(methods: gateway.methods.names, events: GatewayCore.advertisedEvents),
             snapshot: Snapshot(
-                presence: gateway.presence.entries, health: health,
-                stateVersion: StateVersion(presence: gateway.presence.version, health: healthVersion),
+                presence: presence.entries, health: health,
+                stateVersion: StateVersion(presence: presence.version, health: healthVersion),
                 uptimeMs: gateway.uptimeMs,
                 configPath: admin ? gateway.settings.paths.configPath : nil,
                 stateDir: admin ? gateway.settings.paths.stateDir : nil,

@@ -12,6 +12,7 @@ public final class GatewayCore: Sendable {
     let registry: ConnectionRegistry
     let pairing: PairingStore
     let presence: PresenceTracker
+    private let presenceAnnouncer: PresenceAnnouncer
     let health: HealthMonitor
     let rateLimiter: AuthRateLimiter
     let methods: MethodTable
@@ -50,9 +51,20 @@ public final class GatewayCore: Sendable {
         gatewayEntry.mode = "gateway"
         gatewayEntry.reason = "self"
         gatewayEntry.instanceId = "gateway"
-        self.presence = PresenceTracker(gatewayEntry: gatewayEntry)
+        let presence = PresenceTracker(gatewayEntry: gatewayEntry)
+        self.presence = presence
         self.health = HealthMonitor(stateDir: settings.paths.stateDir, heartbeatSeconds: settings.limits.tickIntervalMs / 1000)
         self.rateLimiter = AuthRateLimiter(policy: settings.rateLimit)
+        let registry = self.registry
+        let health = self.health
+        self.presenceAnnouncer = PresenceAnnouncer {
+            struct PresencePayload: Encodable { let presence: [PresenceEntry] }
+            let (entries, version) = presence.listed
+            registry.broadcast(
+                event: GatewayEvent.presence, payload: PresencePayload(presence: entries),
+                stateVersion: StateVersion(presence: version, health: health.current.version), droppable: true
+            )
+        }
         self.startedAtMs = Clock.nowMs()
         var table = MethodTable()
         SystemMethods.register(into: &table)
@@ -139,29 +151,23 @@ public final class GatewayCore: Sendable {
         return snapshot
     }
 
-    /// Adds a new connection to presence without telling anyone yet; returns the version to
-    /// announce with `announcePresence`, or nil when the client is not tracked.
-    func recordPresence(of handle: ConnectionHandle) -> Int? {
-        guard let entry = handle.presence else { return nil }
-        return presence.connect(entry, connId: handle.connId)
+    /// Adds a new connection to presence without telling anyone yet; returns whether the list
+    /// changed, to announce with `announcePresence` once hello-ok is queued.
+    func recordPresence(of handle: ConnectionHandle) -> Bool {
+        guard let entry = handle.presence else { return false }
+        _ = presence.connect(entry, connId: handle.connId)
+        return true
     }
 
-    func announcePresence(version: Int) {
-        broadcastPresence(version: version)
+    /// Tells every client about presence changes, rate-limited (see `PresenceAnnouncer`).
+    func announcePresence() {
+        presenceAnnouncer.changed(connections: registry.count)
     }
 
     func connectionClosed(_ handle: ConnectionHandle) {
         meshConnections.unbind(handle)
-        guard let entry = handle.presence, let version = presence.disconnect(entry, connId: handle.connId) else { return }
-        broadcastPresence(version: version)
-    }
-
-    private func broadcastPresence(version: Int) {
-        struct PresencePayload: Encodable { let presence: [PresenceEntry] }
-        registry.broadcast(
-            event: GatewayEvent.presence, payload: PresencePayload(presence: presence.entries),
-            stateVersion: StateVersion(presence: version, health: health.current.version), droppable: true
-        )
+        guard let entry = handle.presence, presence.disconnect(entry, connId: handle.connId) != nil else { return }
+        announcePresence()
     }
 
     // MARK: methods that need several parts
@@ -183,7 +189,7 @@ public final class GatewayCore: Sendable {
                     total: connections.count, operators: connections.filter { $0.role == .operator }.count,
                     nodes: connections.filter { $0.role == .node }.count, pending: registry.pendingCount
                 ),
-                presenceCount: presence.entries.count, pairing: .init(paired: counts.paired, pending: counts.pending),
+                presenceCount: presence.count, pairing: .init(paired: counts.paired, pending: counts.pending),
                 stateDir: includeSensitive ? settings.paths.stateDir : nil,
                 configPath: includeSensitive ? settings.paths.configPath : nil
             )
