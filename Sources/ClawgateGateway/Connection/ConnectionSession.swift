@@ -40,16 +40,17 @@ struct ConnectionSession: Sendable {
         _ = queue.enqueue(FrameEncoder.unsequencedEvent(event: GatewayEvent.connectChallenge, payloadJSON: FrameEncoder.encodeOrNull(challenge)))
 
         let state = SessionState()
+        // A timer on the event loop rather than a sleeping task: it costs no task memory while it
+        // waits and is cancelled as soon as the session ends.
+        let handshakeTimeout = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(limits.handshakeTimeoutMs))) {
+            if state.handle == nil {
+                logger.info("handshake timeout")
+                queue.close(code: GatewayCloseCode.policyViolation, reason: "handshake timeout")
+            }
+        }
+        defer { handshakeTimeout.cancel() }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await queue.drain(into: outbound, channel: channel) }
-            group.addTask {
-                // Cancelled (the session ended first): no timeout happened.
-                guard (try? await Task.sleep(for: .milliseconds(limits.handshakeTimeoutMs))) != nil else { return }
-                if state.handle == nil {
-                    logger.info("handshake timeout")
-                    queue.close(code: GatewayCloseCode.policyViolation, reason: "handshake timeout")
-                }
-            }
             await readLoop(inbound: inbound, queue: queue, connId: connId, nonce: nonce, state: state, logger: logger)
             if !queue.isClosing {
                 queue.finish()
@@ -110,7 +111,13 @@ struct ConnectionSession: Sendable {
                     queue.close(code: GatewayCloseCode.messageTooBig, reason: "preauth payload too large")
                     return
                 }
-                let handle = await handleHandshake(data, queue: queue, connId: connId, nonce: nonce, logger: logger)
+                // In a child task: the handshake's deep call chain (signature checks, pairing, the
+                // hello-ok snapshot) grows the running task's stack slabs, which a task keeps until
+                // it ends. Inline, every idle connection would carry them for its whole life.
+                let handle = await withTaskGroup(of: ConnectionHandle?.self) { group in
+                    group.addTask { await handleHandshake(data, queue: queue, connId: connId, nonce: nonce, logger: logger) }
+                    return await group.next() ?? nil
+                }
                 guard let handle else { return }
                 state.handle = handle
                 PreauthByteBudget.remove(from: channel)

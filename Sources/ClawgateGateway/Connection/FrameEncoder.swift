@@ -41,13 +41,9 @@ enum FrameEncoder {
         return buffer
     }
 
-    static func stamp(_ prefix: ByteBuffer, seq: Int) -> ByteBuffer {
-        var buffer = ByteBuffer()
-        buffer.reserveCapacity(prefix.readableBytes + 24)
-        var prefix = prefix
-        buffer.writeBuffer(&prefix)
-        buffer.writeString(#","seq":\#(seq)}"#)
-        return buffer
+    /// The event as this connection sends it: the shared prefix, not copied, then its own seq.
+    static func stamp(_ prefix: ByteBuffer, seq: Int) -> OutboundFrame {
+        OutboundFrame(shared: prefix, own: ByteBuffer(string: #","seq":\#(seq)}"#))
     }
 
     /// An event frame without `seq` (only `connect.challenge`, sent before anything else).

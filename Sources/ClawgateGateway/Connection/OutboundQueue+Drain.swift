@@ -10,9 +10,12 @@ extension OutboundQueue {
         defer { markWriterDone() }
         while let item = await next() {
             switch item {
-            case .frame(let buffer):
+            case .frame(let frame):
                 do {
-                    try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: buffer)))
+                    // The shared part goes out as the frame's leading bytes (`extensionData`: no
+                    // extension is negotiated, so it is plain payload), written from the one buffer
+                    // every recipient shares.
+                    try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: frame.own, extensionData: frame.shared)))
                 } catch {
                     finish()
                     return

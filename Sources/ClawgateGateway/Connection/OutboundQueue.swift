@@ -13,7 +13,7 @@ import Synchronization
 ///   are skipped and anything else closes the socket with 1008 "slow consumer".
 final class OutboundQueue: Sendable {
     enum Item: Sendable {
-        case frame(ByteBuffer)
+        case frame(OutboundFrame)
         case close(code: UInt16, reason: String)
     }
 
@@ -43,13 +43,13 @@ final class OutboundQueue: Sendable {
         }
 
         /// Hands the frame to a waiting writer (returned, to be resumed outside the lock) or queues it.
-        mutating func deliver(_ buffer: ByteBuffer) -> CheckedContinuation<Item?, Never>? {
+        mutating func deliver(_ frame: OutboundFrame) -> CheckedContinuation<Item?, Never>? {
             if let waiter {
                 self.waiter = nil
                 return waiter
             }
-            items.append(.frame(buffer))
-            bytes += buffer.readableBytes
+            items.append(.frame(frame))
+            bytes += frame.byteCount
             highWaterBytes = max(highWaterBytes, bytes)
             return nil
         }
@@ -68,21 +68,21 @@ final class OutboundQueue: Sendable {
     }
 
     func enqueue(_ buffer: ByteBuffer, droppable: Bool = false) -> EnqueueResult {
-        enqueue(droppable: droppable) { _ in buffer }
+        enqueue(droppable: droppable) { _ in OutboundFrame(buffer) }
     }
 
     /// Enqueues an event frame, stamping it with the next per-connection `seq` under the lock so
     /// that sequence numbers follow delivery order. `build` receives the seq.
-    func enqueueEvent(droppable: Bool, build: (Int) -> ByteBuffer) -> EnqueueResult {
+    func enqueueEvent(droppable: Bool, build: (Int) -> OutboundFrame) -> EnqueueResult {
         enqueue(droppable: droppable, stampSeq: true, build)
     }
 
-    private func enqueue(droppable: Bool, stampSeq: Bool = false, _ build: (Int) -> ByteBuffer) -> EnqueueResult {
-        let (result, resume): (EnqueueResult, (CheckedContinuation<Item?, Never>, ByteBuffer)?) = state.withLock { state in
+    private func enqueue(droppable: Bool, stampSeq: Bool = false, _ build: (Int) -> OutboundFrame) -> EnqueueResult {
+        let (result, resume): (EnqueueResult, (CheckedContinuation<Item?, Never>, OutboundFrame)?) = state.withLock { state in
             guard !state.closing else { return (.closed, nil) }
             if stampSeq { state.seq += 1 }
             let buffer = build(state.seq)
-            let size = buffer.readableBytes
+            let size = buffer.byteCount
             if !state.hasRoom(for: size, capacity: capacity) {
                 if droppable {
                     state.dropped += 1
@@ -99,14 +99,15 @@ final class OutboundQueue: Sendable {
     /// Queues a response, waiting up to `timeout` for the writer to make room; a reader that takes
     /// nothing for that long is closed as a slow consumer (`.overflow`).
     func enqueueWaiting(_ buffer: ByteBuffer, timeout: Duration) async -> EnqueueResult {
+        let frame = OutboundFrame(buffer)
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while true {
             let (result, waiter): (EnqueueResult?, CheckedContinuation<Item?, Never>?) = state.withLock { state in
                 guard !state.closing else { return (.closed, nil) }
                 guard state.hasRoom(for: buffer.readableBytes, capacity: capacity) else { return (nil, nil) }
-                return (.queued, state.deliver(buffer))
+                return (.queued, state.deliver(frame))
             }
-            if let waiter { waiter.resume(returning: .frame(buffer)) }
+            if let waiter { waiter.resume(returning: .frame(frame)) }
             if let result { return result }
             let remaining = deadline - ContinuousClock.now
             guard remaining > .zero else { return overflow() }
@@ -192,7 +193,7 @@ final class OutboundQueue: Sendable {
             let (ready, spaceWaiter): (Item??, CheckedContinuation<Void, Never>?) = state.withLock { state in
                 if state.finished { return (.some(nil), state.takeSpaceWaiter()) }
                 if let item = state.items.popFirst() {
-                    if case .frame(let buffer) = item { state.bytes -= buffer.readableBytes }
+                    if case .frame(let frame) = item { state.bytes -= frame.byteCount }
                     return (.some(item), state.takeSpaceWaiter())
                 }
                 state.waiter = continuation
