@@ -18,6 +18,8 @@ public final class GatewayCore: Sendable {
     let mesh: MeshService
     let meshConnections: MeshConnections
     let agents: HostedAgents
+    /// This gateway's own metrics registry (`GET /metrics`).
+    let metrics: GatewayMetrics
     let startedAtMs: Int
     let hostName: String
     private let runtime = Mutex(Runtime())
@@ -51,6 +53,8 @@ public final class GatewayCore: Sendable {
         self.presence = PresenceTracker(gatewayEntry: gatewayEntry)
         self.health = HealthMonitor(stateDir: settings.paths.stateDir, heartbeatSeconds: settings.limits.tickIntervalMs / 1000)
         self.rateLimiter = AuthRateLimiter(policy: settings.rateLimit)
+        let metrics = GatewayMetrics(version: GatewaySettings.version, meshStaleAfterMs: settings.mesh.staleAfterMs)
+        self.metrics = metrics
         self.startedAtMs = Clock.nowMs()
         var table = MethodTable()
         SystemMethods.register(into: &table)
@@ -60,13 +64,13 @@ public final class GatewayCore: Sendable {
         SessionMethods.register(into: &table)
         self.methods = table
         let meshStore = try SQLiteMeshStore(path: (settings.paths.stateDir as NSString).appendingPathComponent("mesh.sqlite"))
-        let mesh = MeshService(store: meshStore, settings: settings.mesh)
+        let mesh = MeshService(store: meshStore, settings: settings.mesh, observer: metrics.mesh)
         self.mesh = mesh
         let meshConnections = MeshConnections()
         self.meshConnections = meshConnections
         self.agents = HostedAgents(
             settings: settings.agents, stateDir: settings.paths.stateDir, tools: MeshAgentTools.registry(mesh: mesh), logger: logger,
-            isRemote: { meshConnections.isConnected(agentId: $0) },
+            metrics: metrics.factory, isRemote: { meshConnections.isConnected(agentId: $0) },
             remoteTurn: { try await MeshAgentTools.remoteTurn($0, mesh: mesh) }
         )
     }
