@@ -16,7 +16,11 @@ import Testing
         try await UpstreamServer.with { upstream in
             // m1 answers 429 (retried), then 401 (not retryable): the router falls back to b1.
             upstream.script(model: "m1", [.status(429, message: "slow down"), .status(401, message: "bad key")])
-            try await withGateway({ config, _ in HostedAgentTests.configure(&config, upstream, fallbacks: ["backup/b1"]) }, timeout: .seconds(60)) {
+            try await withGateway({ config, _ in
+                HostedAgentTests.configure(&config, upstream, fallbacks: ["backup/b1"])
+                config.agents.chatCompletionsEnabled = true
+                config.agents.defaults.embeddingModel = "local/m2"
+            }, timeout: .seconds(60)) {
                 (gw: TestGateway) async throws -> Void in
                 // Handshakes: one refused (wrong token), the others below succeed.
                 let refused = try await expectRejected(gw.options(token: "not-the-token"))
@@ -41,6 +45,13 @@ import Testing
                     #expect(final.payload?["state"] == "final")
                     let inputTokens = try #require(final.payload?["usage"]?["input"]?.intValue)
                     let outputTokens = try #require(final.payload?["usage"]?["output"]?.intValue)
+
+                    // An embedding over the OpenAI API, and one refused call there (wrong bearer).
+                    let embedded = try await OpenAIHTTPTests.send(gw.httpBase + "/v1/embeddings", body: ["model": "openclaw", "input": ["a", "b"]])
+                    #expect(embedded.status == 200)
+                    let embeddingTokens = try #require(embedded.json["usage"]?["prompt_tokens"]?.intValue)
+                    let refusedAPI = try await OpenAIHTTPTests.send(gw.httpBase + "/v1/models", method: .GET, token: "wrong")
+                    #expect(refusedAPI.status == 401)
 
                     // A mesh delegation: boss → worker, accepted, completed, result acknowledged.
                     try await connect(Self.agentOptions(gw)) { boss in
@@ -73,7 +84,7 @@ import Testing
                             Self.checkGateway(m)
                             Self.checkRPC(m)
                             Self.checkMesh(m)
-                            Self.checkLLM(m, inputTokens: inputTokens, outputTokens: outputTokens)
+                            Self.checkLLM(m, inputTokens: inputTokens, outputTokens: outputTokens, embeddingTokens: embeddingTokens)
                             try await Self.checkFormat(m)
                             try Self.checkMonitoringKit(m)
                         }
@@ -96,7 +107,8 @@ import Testing
         #expect(m.value("clawgate_auth_failures_total", ["surface": "ws", "reason": "auth_token_mismatch"]) == 1)
         #expect(m.value("clawgate_auth_failures_total", ["surface": "metrics", "reason": "secret_missing"]) == 1)
         #expect(m.value("clawgate_auth_failures_total", ["surface": "metrics", "reason": "secret_mismatch"]) == 1)
-        #expect(m.sum("clawgate_auth_failures_total") == 3)
+        #expect(m.value("clawgate_auth_failures_total", ["surface": "openai", "reason": "secret_mismatch"]) == 1)
+        #expect(m.sum("clawgate_auth_failures_total") == 4)
         #expect(m.value("clawgate_auth_rate_limited_total", ["surface": "ws"]) == 0)
         #expect(m.value("clawgate_outbound_dropped_events_total", ["socket": "gateway"]) == 0)
         #expect(m.value("clawgate_slow_consumer_closes_total", ["socket": "gateway"]) == 0)
@@ -164,14 +176,22 @@ import Testing
         #expect(m.sum("openclaw_agent_deliberations_total") == 1)
     }
 
-    static func checkLLM(_ m: MetricsScrape, inputTokens: Int, outputTokens: Int) {
+    static func checkLLM(_ m: MetricsScrape, inputTokens: Int, outputTokens: Int, embeddingTokens: Int) {
         let requests = "clawgate_llm_requests_total"
         let m1 = ["provider": "local", "model": "m1", "operation": "chat"]
         let b1 = ["provider": "backup", "model": "b1"]
         #expect(m.value(requests, m1.merging(["outcome": "rate_limit"]) { $1 }) == 1)
         #expect(m.value(requests, m1.merging(["outcome": "auth"]) { $1 }) == 1)
         #expect(m.value(requests, b1.merging(["operation": "chat", "outcome": "ok"]) { $1 }) == 1)
-        #expect(m.sum(requests) == 3)
+        #expect(m.sum(requests, ["operation": "chat"]) == 3)
+        // The embedding: one request, its input tokens, its own duration series.
+        let m2 = ["provider": "local", "model": "m2"]
+        #expect(m.value(requests, m2.merging(["operation": "embedding", "outcome": "ok"]) { $1 }) == 1)
+        #expect(m.sum(requests) == 4)
+        #expect(embeddingTokens > 0)
+        #expect(m.value("clawgate_llm_tokens_total", m2.merging(["direction": "input"]) { $1 }) == Double(embeddingTokens))
+        #expect(m.value("clawgate_llm_request_duration_seconds_count", m2.merging(["operation": "embedding"]) { $1 }) == 1)
+        #expect(m.value("clawgate_llm_request_duration_seconds_count", m2.merging(["operation": "chat"]) { $1 }) == 0)
         #expect(m.value("clawgate_llm_retries_total", ["provider": "local", "model": "m1"]) == 1)
         #expect(m.value("clawgate_llm_fallbacks_total", ["provider": "local", "model": "m1"]) == 1)
         #expect(m.value("clawgate_llm_fallbacks_total", b1) == 0)
