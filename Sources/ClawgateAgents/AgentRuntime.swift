@@ -1,4 +1,5 @@
 import ClawgateModels
+import CoreMetrics
 import Foundation
 import Logging
 import Synchronization
@@ -13,6 +14,10 @@ public final class AgentRuntime: Sendable {
     private let state: Mutex<State>
     /// Kept apart from the run state: read on every request, replaced only on reload.
     private let currentSetup: Mutex<Setup>
+    /// Receives `openclaw_agent_deliberations_total` (one per finished run, by agent and status).
+    private let metrics: any MetricsFactory
+
+    public static let deliberationsTotal = "openclaw_agent_deliberations_total"
 
     /// What may change on a config reload: agents, models, tools.
     public struct Setup: Sendable {
@@ -62,9 +67,10 @@ public final class AgentRuntime: Sendable {
         var waiters: [UUID: CheckedContinuation<RunOutcome?, Never>] = [:]
     }
 
-    public init(setup: Setup, sessions: SessionStore, logger: Logger) {
+    public init(setup: Setup, sessions: SessionStore, logger: Logger, metrics: any MetricsFactory = NOOPMetricsHandler.instance) {
         self.sessions = sessions
         self.logger = logger
+        self.metrics = metrics
         self.state = Mutex(State())
         self.currentSetup = Mutex(setup)
     }
@@ -247,6 +253,11 @@ public final class AgentRuntime: Sendable {
                 "run ended", metadata: ["runId": "\(runId)", "status": "\(outcome.status.rawValue)", "error": "\(outcome.errorMessage ?? "")"]
             )
         }
+        // Agent ids are bounded: configured agents and connected mesh agents (`submit` refuses others).
+        Counter(
+            label: Self.deliberationsTotal, dimensions: [("agent_id", key.agentId), ("status", outcome.status.rawValue)],
+            factory: metrics
+        ).increment()
         observer(.finished(outcome))
         let finished = outcome
         let waiters = state.withLock { state -> [CheckedContinuation<RunOutcome?, Never>] in

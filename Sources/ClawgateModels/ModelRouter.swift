@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import CoreMetrics
 import Logging
 import NIOCore
 import Synchronization
@@ -73,13 +74,15 @@ public final class ModelRouter: Sendable {
     private let configs: [ProviderConfig]
     private let providers: [String: any ModelProvider]
     private let logger: Logger
+    private let metrics: ModelMetrics
 
     /// The connect timeout is the `HTTPClient`'s own configuration, and the caller creates the
     /// client: build it with `timeouts.httpClientTimeout` (or an equivalent) for `connectMs` to
-    /// apply. A provider id configured twice keeps its first definition.
+    /// apply. A provider id configured twice keeps its first definition. `metrics` receives the
+    /// `clawgate_llm_*` series (see `ModelMetrics`); by default nothing is recorded.
     public init(
         providers: [ProviderConfig], httpClient: HTTPClient, retry: RetryPolicy = .init(), timeouts: ModelTimeouts = .init(),
-        logger: Logger
+        logger: Logger, metrics: any MetricsFactory = NOOPMetricsHandler.instance
     ) {
         var byId: [String: any ModelProvider] = [:]
         var configs: [ProviderConfig] = []
@@ -92,6 +95,9 @@ public final class ModelRouter: Sendable {
         self.retry = retry
         self.timeouts = timeouts
         self.logger = logger
+        self.metrics = ModelMetrics(
+            factory: metrics, models: configs.flatMap { config in config.models.map { ModelRef(provider: config.id, model: $0.id) } }
+        )
     }
 
     public func provider(_ id: String) -> (any ModelProvider)? {
@@ -199,6 +205,7 @@ public final class ModelRouter: Sendable {
                         "provider": "\(ref.provider)", "model": "\(ref.model)", "next": "\(next)",
                         "kind": "\(lastError.kind.rawValue)",
                     ])
+                metrics.series(ref).fallbacks.increment()
                 continuation.yield(.fallingBack(from: ref, to: next, error: lastError))
             }
         }
@@ -246,6 +253,7 @@ public final class ModelRouter: Sendable {
             guard error.retryable, attempt < maxAttempts else { throw ModelOutcome.exhausted(error) }
             let delay = retry.delayMs(afterAttempt: attempt, retryAfterMs: error.retryAfterMs)
             if ContinuousClock.now + .milliseconds(delay) >= deadline { throw ModelOutcome.outOfTime(totalTimeout(ref)) }
+            metrics.series(ref).retries.increment()
             continuation.yield(.retrying(ref, error: error, delayMs: delay))
             try await Task.sleep(for: .milliseconds(delay))
         }
@@ -306,15 +314,26 @@ public final class ModelRouter: Sendable {
         continuation: AsyncThrowingStream<RoutedChatEvent, any Error>.Continuation
     ) async throws {
         let gate = AttemptGate()
-        let firstTokenDeadline = min(ContinuousClock.now + .milliseconds(timeouts.firstTokenMs), deadline)
+        let series = metrics.series(ref)
+        let started = ContinuousClock.now
+        let firstTokenDeadline = min(started + .milliseconds(timeouts.firstTokenMs), deadline)
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     let stream = try await provider.streamChat(request)
                     var finished = false
+                    var first = true
                     for try await event in stream {
                         guard gate.commit() else { throw CancellationError() }
-                        if case .finish = event { finished = true }
+                        if first {
+                            first = false
+                            series.firstToken.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
+                        }
+                        switch event {
+                        case .finish: finished = true
+                        case .usage(let usage): series.tokens(usage)
+                        case .textDelta, .toolCall: break
+                        }
                         if case .terminated = continuation.yield(.chunk(event)) { throw CancellationError() }
                     }
                     try Task.checkCancellation()
@@ -329,12 +348,17 @@ public final class ModelRouter: Sendable {
                 try await group.next()
                 group.cancelAll()
             }
+            series.request(.chat, outcome: ModelMetrics.outcome(of: nil), duration: ContinuousClock.now - started)
         } catch {
-            if Task.isCancelled { throw CancellationError() }
+            if Task.isCancelled {
+                series.request(.chat, outcome: "canceled", duration: ContinuousClock.now - started)
+                throw CancellationError()
+            }
             let committed = gate.committed
             let failure: ModelError
             switch error {
             case TimerFired.total:
+                series.request(.chat, outcome: ModelErrorKind.timeout.rawValue, duration: ContinuousClock.now - started)
                 throw AttemptFailure.totalTimeout
             case TimerFired.firstToken:
                 failure = ModelError(
@@ -347,6 +371,7 @@ public final class ModelRouter: Sendable {
                     kind: .unknown, message: ProviderErrors.truncate("\(error)"), provider: ref.provider, model: ref.model,
                     retryable: true)
             }
+            series.request(.chat, outcome: ModelMetrics.outcome(of: failure), duration: ContinuousClock.now - started)
             throw committed ? AttemptFailure.afterContent(failure) : AttemptFailure.beforeContent(failure)
         }
     }
@@ -363,10 +388,12 @@ public final class ModelRouter: Sendable {
         let request = EmbeddingRequest(model: model.model, input: input, dimensions: dimensions)
         let deadline = ContinuousClock.now + .milliseconds(timeouts.totalMs)
         let maxAttempts = max(1, retry.maxAttempts)
+        let series = metrics.series(model)
         var attempt = 1
         while true {
+            let started = ContinuousClock.now
             do {
-                return try await withThrowingTaskGroup(of: EmbeddingResult?.self) { group in
+                let result = try await withThrowingTaskGroup(of: EmbeddingResult?.self) { group in
                     group.addTask { try await provider.embed(request) }
                     group.addTask {
                         try await Task.sleep(until: deadline)
@@ -376,9 +403,14 @@ public final class ModelRouter: Sendable {
                     guard let first = try await group.next(), let result = first else { throw TimerFired.total }
                     return result
                 }
+                series.tokens(result.usage)
+                series.request(.embedding, outcome: ModelMetrics.outcome(of: nil), duration: ContinuousClock.now - started)
+                return result
             } catch TimerFired.total {
+                series.request(.embedding, outcome: ModelErrorKind.timeout.rawValue, duration: ContinuousClock.now - started)
                 throw totalTimeout(model)
             } catch let error as ModelError {
+                series.request(.embedding, outcome: ModelMetrics.outcome(of: error), duration: ContinuousClock.now - started)
                 logger.notice(
                     "embedding attempt failed",
                     metadata: [
@@ -388,6 +420,7 @@ public final class ModelRouter: Sendable {
                 guard error.retryable, attempt < maxAttempts else { throw error }
                 let delay = retry.delayMs(afterAttempt: attempt, retryAfterMs: error.retryAfterMs)
                 if ContinuousClock.now + .milliseconds(delay) >= deadline { throw totalTimeout(model) }
+                series.retries.increment()
                 try await Task.sleep(for: .milliseconds(delay))
                 attempt += 1
             }

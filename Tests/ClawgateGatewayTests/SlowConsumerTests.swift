@@ -68,6 +68,10 @@ struct SlowConsumerTests {
                 #expect(try await observer.call("health")["ok"] == true)
                 let observed = try await connectionTotal(observer)
                 #expect(observed == baseline)
+                // The cut-off is counted, once, for the gateway socket.
+                let metrics = try await scrapeMetrics(gw)
+                #expect(metrics.value("clawgate_slow_consumer_closes_total", ["socket": "gateway"]) == 1)
+                #expect(metrics.value("clawgate_slow_consumer_closes_total", ["socket": "clawlink"]) == 0)
             }
         }
     }

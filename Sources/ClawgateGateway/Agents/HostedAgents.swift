@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import ClawgateAgents
+import CoreMetrics
 import ClawgateModels
 import ClawgateProtocol
 import Foundation
@@ -16,9 +17,10 @@ final class HostedAgents: Sendable {
     let tools: ToolRegistry
     private let logger: Logger
 
+    /// - metrics: receives the LLM and agent-run series (the gateway's registry).
     /// - isRemote: whether an agent id is a connected mesh agent (served by `remoteTurn`).
     init(
-        settings: AgentsSettings, stateDir: String, tools: ToolRegistry, logger: Logger,
+        settings: AgentsSettings, stateDir: String, tools: ToolRegistry, logger: Logger, metrics: any MetricsFactory,
         isRemote: @escaping @Sendable (String) -> Bool, remoteTurn: @escaping @Sendable (RemoteTurn) async throws -> String
     ) {
         self.settings = settings
@@ -29,12 +31,13 @@ final class HostedAgents: Sendable {
         configuration.decompression = .enabled(limit: .ratio(20))
         self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.router = ModelRouter(
-            providers: settings.providers, httpClient: httpClient, retry: settings.retry, timeouts: settings.timeouts, logger: logger
+            providers: settings.providers, httpClient: httpClient, retry: settings.retry, timeouts: settings.timeouts, logger: logger,
+            metrics: metrics
         )
         self.tools = tools
         self.runtime = AgentRuntime(
             setup: AgentRuntime.Setup(catalog: settings.catalog, router: router, tools: tools, isRemote: isRemote, remoteTurn: remoteTurn),
-            sessions: SessionStore(stateDir: stateDir), logger: logger
+            sessions: SessionStore(stateDir: stateDir), logger: logger, metrics: metrics
         )
     }
 

@@ -7,9 +7,12 @@ import NIOCore
 /// constant time. `?token=` is read only where the ClawLink client puts it, the `/ws/{agent_id}`
 /// upgrade. Failed attempts go through the gateway's rate limiter (per client address; only a
 /// direct loopback caller without a browser origin is exempt), and a locked-out address is
-/// refused even with the right secret until the lockout ends.
+/// refused even with the right secret until the lockout ends. The other HTTP surfaces (seed
+/// API, OpenAI API, `/metrics`) authenticate the same way; `surface` labels their failures in
+/// the auth metrics.
 struct ClawLinkAuth: Sendable {
     let gateway: GatewayCore
+    var surface: AuthSurface = .clawlink
 
     enum Outcome: Equatable {
         case allowed
@@ -25,7 +28,8 @@ struct ClawLinkAuth: Sendable {
     ) -> Outcome {
         let settings = gateway.settings
         let request = UpgradeRequest(remote: ClientAddress(remote), headers: headers, authority: authority)
-        let valid: Bool
+        // Why it failed, for the metrics: a fixed set of reasons, never the secret.
+        let failure: String?
         switch settings.authMode {
         case .none:
             return .allowed
@@ -33,20 +37,24 @@ struct ClawLinkAuth: Sendable {
             let secret = settings.authMode == .token ? settings.token : settings.password
             let presented = Self.bearer(headers) ?? (allowQueryToken ? Self.queryToken(query) : nil)
             if let secret, let presented, !presented.isEmpty {
-                valid = secret.matches(presented)
+                failure = secret.matches(presented) ? nil : "secret_mismatch"
             } else {
-                valid = false
+                failure = secret == nil ? "secret_not_configured" : "secret_missing"
             }
         case .trustedProxy:
-            valid = trustedProxyAdmits(request)
+            failure = trustedProxyAdmits(request) ? nil : "trusted_proxy_rejected"
         }
-        if !valid && !countFailures { return .unauthorized }
+        if failure != nil && !countFailures { return .unauthorized }
         let limited = gateway.rateLimiter.applies(directLocal: request.isDirectLocal, hasBrowserOrigin: request.origin != nil)
         let key = request.clientAddress(trustedProxies: settings.trustedProxies)?.ip ?? "unknown"
         if limited, let retryAfter = gateway.rateLimiter.beginAttempt(key, nowMs: Clock.nowMs()) {
+            gateway.metrics.authRateLimited(surface)
             return .rateLimited(retryAfterMs: retryAfter)
         }
-        guard valid else { return .unauthorized }
+        if let failure {
+            gateway.metrics.authFailure(surface, reason: failure)
+            return .unauthorized
+        }
         if limited { gateway.rateLimiter.recordSuccess(key) }
         return .allowed
     }

@@ -12,9 +12,9 @@ final class ClawLinkSocket: Sendable {
     /// Deliveries pushed here, newest last (bounded like the hand-out ledger).
     private let pushed = Mutex<[String]>([])
 
-    init(agentId: String, bufferBytes: Int) {
+    init(agentId: String, bufferBytes: Int, metrics: OutboundQueueMetrics? = nil) {
         self.agentId = agentId
-        self.queue = OutboundQueue(capacity: bufferBytes)
+        self.queue = OutboundQueue(capacity: bufferBytes, metrics: metrics)
     }
 
     /// Queues a frame; false when the socket is closing or could not take it.

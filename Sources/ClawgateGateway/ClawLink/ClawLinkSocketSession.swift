@@ -17,7 +17,9 @@ struct ClawLinkSocketSession: Sendable {
 
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
         let relay = ClawLinkRelay(gateway: gateway)
-        let socket = ClawLinkSocket(agentId: agentId, bufferBytes: gateway.settings.limits.maxBufferedBytes)
+        let socket = ClawLinkSocket(
+            agentId: agentId, bufferBytes: gateway.settings.limits.maxBufferedBytes, metrics: gateway.metrics.outboundQueue(.clawlink)
+        )
         if let previous = relay.hub.sockets.attach(socket) {
             previous.close(code: GatewayCloseCode.normal, reason: "replaced by a newer connection for this agent")
         }

@@ -140,7 +140,7 @@ public enum ConfigParser {
                 value, "gateway",
                 allowed: [
                     "mode", "port", "bind", "customBindHost", "auth", "trustedProxies", "controlUi", "reload", "remote",
-                    "nodes", "limits", "http", "tools",
+                    "nodes", "limits", "http", "tools", "metrics",
                 ]
             )
             var result = GatewayConfig.Gateway()
@@ -187,6 +187,8 @@ public enum ConfigParser {
             let pairing = try object(nodes["pairing"], "gateway.nodes.pairing", allowed: ["autoApproveLocal"])
             result.autoApproveLocalPairing = try bool(pairing["autoApproveLocal"], "gateway.nodes.pairing.autoApproveLocal")
             result.limits = try limits(g["limits"])
+            let metrics = try object(g["metrics"], "gateway.metrics", allowed: ["public"])
+            result.metrics.isPublic = try bool(metrics["public"], "gateway.metrics.public")
             return result
         }
 

@@ -24,6 +24,15 @@ public struct GatewayConfig: Sendable, Equatable {
         public var remote = Remote()
         public var autoApproveLocalPairing: Bool?
         public var limits = Limits()
+        public var metrics = Metrics()
+        public init() {}
+    }
+
+    /// `gateway.metrics`: who may scrape `GET /metrics` (Clawgate's own key).
+    public struct Metrics: Sendable, Equatable {
+        /// `gateway.metrics.public`: true serves `/metrics` without auth (a private network's
+        /// scraper); by default it needs the shared secret as a bearer token.
+        public var isPublic: Bool?
         public init() {}
     }
 

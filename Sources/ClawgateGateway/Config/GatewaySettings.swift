@@ -58,6 +58,8 @@ public struct GatewaySettings: Sendable {
     public var mesh: MeshSettings
     public var meshSweepIntervalMs: Int
     public var agents: AgentsSettings
+    /// `gateway.metrics.public`: `/metrics` without auth.
+    public var metricsPublic = false
 
     public struct Limits: Sendable, Equatable {
         /// Largest frame accepted after the handshake (`policy.maxPayload`).
@@ -169,6 +171,7 @@ public struct GatewaySettings: Sendable {
         if let v = limits.healthRefreshMs { settings.limits.healthRefreshMs = v }
         if let v = limits.maxPreauthConnections { settings.limits.maxPreauthConnections = v }
         if let v = limits.slowConsumerTimeoutMs { settings.limits.slowConsumerTimeoutMs = v }
+        settings.metricsPublic = config.gateway.metrics.isPublic ?? false
         if let level = overrides.logLevel ?? config.logging.level {
             guard let parsed = GatewayLogLevel(rawValue: level) else {
                 throw .configInvalid("log level: expected one of \(GatewayLogLevel.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(level)\"")

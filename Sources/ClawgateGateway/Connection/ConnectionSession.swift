@@ -16,7 +16,7 @@ struct ConnectionSession: Sendable {
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
         let limits = gateway.settings.limits
         let connId = UUID().uuidString.lowercased()
-        let queue = OutboundQueue(capacity: limits.maxBufferedBytes)
+        let queue = OutboundQueue(capacity: limits.maxBufferedBytes, metrics: gateway.metrics.outboundQueue(.gateway))
         var connectionLogger = gateway.logger
         connectionLogger[metadataKey: "connId"] = "\(connId)"
         let logger = connectionLogger
@@ -181,6 +181,7 @@ struct ConnectionSession: Sendable {
         let authorizer = HandshakeAuthorizer(gateway: gateway)
         switch await authorizer.authorize(params, request: request, nonce: nonce) {
         case .failure(let rejection):
+            gateway.metrics.handshakeRejected(rejection.error)
             return reject(id: frame.id, rejection.error, close: rejection.closeCode)
         case .success(let admission):
             let remoteIP = request.clientAddress(trustedProxies: gateway.settings.trustedProxies)?.ip
@@ -313,30 +314,48 @@ struct ConnectionSession: Sendable {
         if let agentId = due { _ = try? await gateway.mesh.heartbeat(agentId: agentId) }
     }
 
-    /// The response to send now, or nil when the method answers later by itself.
+    /// The response to send now, or nil when the method answers later by itself. Counted in
+    /// the RPC series by method (registered names only) and outcome, with its duration.
     func dispatch(_ frame: RequestFrame, handle: ConnectionHandle, logger: Logger) async -> ByteBuffer? {
+        let started = ContinuousClock.now
+        let handler = gateway.methods.handlers[frame.method]
+        let label = handler != nil || frame.method == "connect" ? frame.method : RPCMetrics.unknownMethod
+        let (answer, outcome) = await answer(frame, handler: handler, handle: handle, logger: logger)
+        gateway.metrics.rpc.series(label).record(outcome, duration: ContinuousClock.now - started)
+        return answer
+    }
+
+    private func answer(
+        _ frame: RequestFrame, handler: MethodTable.Handler?, handle: ConnectionHandle, logger: Logger
+    ) async -> (ByteBuffer?, RPCOutcome) {
         if frame.method == "connect" {
-            return FrameEncoder.error(
-                id: frame.id, ErrorShape(code: ErrorCode.invalidRequest, message: "connect is only valid as the first frame")
+            return (
+                FrameEncoder.error(
+                    id: frame.id, ErrorShape(code: ErrorCode.invalidRequest, message: "connect is only valid as the first frame")
+                ), .error
             )
         }
         if let denial = ScopePolicy.authorize(method: frame.method, role: handle.role, scopes: handle.scopes) {
-            return FrameEncoder.error(id: frame.id, ScopePolicy.error(for: denial, protocolVersion: handle.protocolVersion))
+            return (FrameEncoder.error(id: frame.id, ScopePolicy.error(for: denial, protocolVersion: handle.protocolVersion)), .denied)
         }
-        guard let handler = gateway.methods.handlers[frame.method] else {
-            return FrameEncoder.error(
-                id: frame.id, ErrorShape(code: ErrorCode.invalidRequest, message: "unknown method: \(frame.method)")
+        guard let handler else {
+            return (
+                FrameEncoder.error(id: frame.id, ErrorShape(code: ErrorCode.invalidRequest, message: "unknown method: \(frame.method)")),
+                .error
             )
         }
         do {
             let context = MethodContext(connection: handle, gateway: gateway, requestId: frame.id)
-            guard let payload = try await handler(frame.params, context) else { return nil }
-            return FrameEncoder.response(id: frame.id, payloadJSON: payload)
+            guard let payload = try await handler(frame.params, context) else { return (nil, .ok) }
+            return (FrameEncoder.response(id: frame.id, payloadJSON: payload), .ok)
         } catch let error as MethodError {
-            return FrameEncoder.error(id: frame.id, error.shape)
+            return (FrameEncoder.error(id: frame.id, error.shape), .error)
         } catch {
             logger.error("method failed", metadata: ["method": "\(frame.method)", "error": "\(error)"])
-            return FrameEncoder.error(id: frame.id, ErrorShape(code: ErrorCode.unavailable, message: "\(frame.method) failed: \(error)"))
+            return (
+                FrameEncoder.error(id: frame.id, ErrorShape(code: ErrorCode.unavailable, message: "\(frame.method) failed: \(error)")),
+                .internalError
+            )
         }
     }
 }

@@ -62,9 +62,12 @@ final class OutboundQueue: Sendable {
 
     let capacity: Int
     private let state = Mutex(State())
+    /// Where skipped events and slow-consumer closes are counted (nil: nowhere).
+    private let metrics: OutboundQueueMetrics?
 
-    init(capacity: Int) {
+    init(capacity: Int, metrics: OutboundQueueMetrics? = nil) {
         self.capacity = capacity
+        self.metrics = metrics
     }
 
     func enqueue(_ buffer: ByteBuffer, droppable: Bool = false) -> EnqueueResult {
@@ -93,6 +96,7 @@ final class OutboundQueue: Sendable {
             return (.queued, state.deliver(buffer).map { ($0, buffer) })
         }
         if let (waiter, buffer) = resume { waiter.resume(returning: .frame(buffer)) }
+        if result == .dropped { metrics?.droppedEvents.increment() }
         return result == .overflow ? overflow() : result
     }
 
@@ -139,18 +143,20 @@ final class OutboundQueue: Sendable {
 
     /// Drops what is queued and leaves only the slow-consumer close frame.
     private func overflow() -> EnqueueResult {
-        let (waiter, spaceWaiter): (CheckedContinuation<Item?, Never>?, CheckedContinuation<Void, Never>?) = state.withLock { state in
-            guard !state.closing else { return (nil, nil) }
-            state.items.removeAll()
-            state.bytes = 0
-            state.closing = true
-            if let waiter = state.waiter {
-                state.waiter = nil
-                return (waiter, state.takeSpaceWaiter())
+        let (closedNow, waiter, spaceWaiter): (Bool, CheckedContinuation<Item?, Never>?, CheckedContinuation<Void, Never>?) =
+            state.withLock { state in
+                guard !state.closing else { return (false, nil, nil) }
+                state.items.removeAll()
+                state.bytes = 0
+                state.closing = true
+                if let waiter = state.waiter {
+                    state.waiter = nil
+                    return (true, waiter, state.takeSpaceWaiter())
+                }
+                state.items.append(.close(code: 1008, reason: "slow consumer"))
+                return (true, nil, state.takeSpaceWaiter())
             }
-            state.items.append(.close(code: 1008, reason: "slow consumer"))
-            return (nil, state.takeSpaceWaiter())
-        }
+        if closedNow { metrics?.slowConsumerCloses.increment() }
         spaceWaiter?.resume()
         waiter?.resume(returning: .close(code: 1008, reason: "slow consumer"))
         return .overflow

@@ -57,6 +57,12 @@ final class MeshConnections: MeshPushSink {
         }
     }
 
+    /// Agents with at least one live push connection (gateway socket or ClawLink `/ws`).
+    var connectedAgentCount: Int {
+        let bound = byAgent.withLock { Set($0.keys) }
+        return bound.union(clawLink.sockets.all.map(\.agentId)).count
+    }
+
     func isConnected(agentId: String) -> Bool {
         byAgent.withLock { !($0[agentId]?.isEmpty ?? true) } || clawLink.isConnected(agentId: agentId)
     }

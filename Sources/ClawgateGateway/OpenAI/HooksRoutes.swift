@@ -28,10 +28,12 @@ enum HooksRoutes {
             let valid = presented.map { token.matches($0) } ?? false
             if !valid {
                 if let retryAfter = limiter.beginAttempt(address, nowMs: Clock.nowMs()) {
+                    gateway.metrics.authRateLimited(.hooks)
                     var response = hookError(.tooManyRequests, "too many failed hook tokens; retry later")
                     response.headers[.retryAfter] = String(max(1, (retryAfter + 999) / 1000))
                     return response
                 }
+                gateway.metrics.authFailure(.hooks, reason: presented == nil ? "token_missing" : "token_mismatch")
                 return hookError(.unauthorized, "invalid or missing hook token")
             }
             let body: [String: JSONValue]

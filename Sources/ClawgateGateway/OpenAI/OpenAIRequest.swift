@@ -77,7 +77,7 @@ struct OpenAIRequest: Sendable {
     }
 
     static func authenticate(_ request: Request, context: GatewayRequestContext, gateway: GatewayCore) throws(OpenAIError) {
-        let auth = ClawLinkAuth(gateway: gateway)
+        let auth = ClawLinkAuth(gateway: gateway, surface: .openai)
         switch auth.check(
             headers: request.headers, authority: request.head.authority, remote: context.remoteAddress, query: nil, allowQueryToken: false
         ) {

@@ -71,7 +71,7 @@ enum SeedAPIRoutes {
         _ body: (SeedAPI) async throws -> (HTTPResponse.Status, JSONValue)
     ) async -> Response {
         do {
-            try ClawLinkAuth(gateway: gateway).require(
+            try ClawLinkAuth(gateway: gateway, surface: .seedAPI).require(
                 headers: request.headers, authority: request.head.authority, remote: context.remoteAddress, query: request.uri.query
             )
             let (status, answer) = try await body(SeedAPI(gateway: gateway))

@@ -20,6 +20,8 @@ public final class GatewayCore: Sendable {
     let meshConnections: MeshConnections
     let agents: HostedAgents
     let audit: AuditLog
+    /// This gateway's own metrics registry (`GET /metrics`).
+    let metrics: GatewayMetrics
     let startedAtMs: Int
     let hostName: String
     private let runtime = Mutex(Runtime())
@@ -65,6 +67,8 @@ public final class GatewayCore: Sendable {
                 stateVersion: StateVersion(presence: version, health: health.current.version), droppable: true
             )
         }
+        let metrics = GatewayMetrics(version: GatewaySettings.version, meshStaleAfterMs: settings.mesh.staleAfterMs)
+        self.metrics = metrics
         self.startedAtMs = Clock.nowMs()
         var table = MethodTable()
         SystemMethods.register(into: &table)
@@ -74,13 +78,13 @@ public final class GatewayCore: Sendable {
         SessionMethods.register(into: &table)
         self.methods = table
         let meshStore = try SQLiteMeshStore(path: (settings.paths.stateDir as NSString).appendingPathComponent("mesh.sqlite"))
-        let mesh = MeshService(store: meshStore, settings: settings.mesh)
+        let mesh = MeshService(store: meshStore, settings: settings.mesh, observer: metrics.mesh)
         self.mesh = mesh
         let meshConnections = MeshConnections()
         self.meshConnections = meshConnections
         self.agents = HostedAgents(
             settings: settings.agents, stateDir: settings.paths.stateDir, tools: MeshAgentTools.registry(mesh: mesh), logger: logger,
-            isRemote: { meshConnections.isConnected(agentId: $0) },
+            metrics: metrics.factory, isRemote: { meshConnections.isConnected(agentId: $0) },
             remoteTurn: { try await MeshAgentTools.remoteTurn($0, mesh: mesh) }
         )
     }

@@ -3,10 +3,10 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 
-/// The HTTP side of the one port: liveness and readiness probes, and the ClawLink relay API.
+/// The HTTP side of the one port: liveness and readiness probes, metrics, and the HTTP APIs.
 enum GatewayHTTPRoutes {
     /// Paths served over plain HTTP; a WebSocket upgrade is accepted on every other path.
-    static let paths: Set<String> = ["/health", "/healthz", "/ready", "/readyz"]
+    static let paths: Set<String> = ["/health", "/healthz", "/ready", "/readyz", MetricsRoute.path]
 
     static func build(gateway: GatewayCore) -> Router<GatewayRequestContext> {
         let router = Router(context: GatewayRequestContext.self)
@@ -25,6 +25,7 @@ enum GatewayHTTPRoutes {
             }
             methodNotAllowed(router, path)
         }
+        MetricsRoute.register(on: router, gateway: gateway)  // Prometheus scrape, bearer auth unless public
         // The ClawLink relay API (`/`, `/register`, `/poll/{id}`, …); WebSocket upgrades still
         // reach the gateway socket on every path but `/ws/{agent_id}`.
         ClawLinkRoutes.register(on: router, gateway: gateway)

@@ -2,7 +2,8 @@ import ClawgateProtocol
 import Logging
 import ServiceLifecycle
 
-/// The gateway's own background work — ticks and health refresh — and its orderly shutdown:
+/// The gateway's own background work — ticks, health refresh, mesh sweeps, the lateness probe —
+/// and its orderly shutdown:
 /// broadcast `shutdown`, close every socket with 1012, then let the listeners stop.
 ///
 /// It is the last service in the group, so ServiceLifecycle shuts it down first, while the
@@ -38,6 +39,16 @@ struct GatewayService: Service {
                     } catch {
                         gateway.logger.error("mesh sweep failed", metadata: ["error": "\(error)"])
                     }
+                }
+            }
+            group.addTask {
+                // Event-loop lateness: how much later than asked a 100 ms sleep wakes up. A
+                // blocked or saturated scheduler delays every socket; this shows it first.
+                let period = Duration.milliseconds(100)
+                while !Task.isCancelled {
+                    let start = ContinuousClock.now
+                    guard (try? await Task.sleep(for: period)) != nil else { break }
+                    gateway.metrics.recordLateness(ContinuousClock.now - start - period)
                 }
             }
             try? await gracefulShutdown()

@@ -44,6 +44,7 @@ extension MeshService {
             )
         ]
         try await commit(change)
+        observer.received(.broadcast)
         return (broadcast, recipients.count)
     }
 
@@ -85,6 +86,7 @@ extension MeshService {
         } catch MeshStoreError.fileConflict {
             throw MeshError(.conflict, "file \(key) changed concurrently; read it again and retry")
         }
+        observer.received(.filePut)
         return file
     }
 
@@ -118,6 +120,7 @@ extension MeshService {
         } catch MeshStoreError.fileConflict {
             throw MeshError(.conflict, "file \(key) changed concurrently; read it again and retry")
         }
+        observer.received(.fileDelete)
         return existing.metadata
     }
 
@@ -185,6 +188,7 @@ extension MeshService {
         } catch MeshStoreError.stateConflict {
             throw MeshError(.conflict, "state \(key) changed concurrently; read it again and retry")
         }
+        observer.received(.stateSync)
         return document
     }
 }

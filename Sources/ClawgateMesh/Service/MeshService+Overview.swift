@@ -3,6 +3,23 @@ import ClawgateProtocol
 /// Read-only overviews of a namespace for transports that act for a namespace rather than for
 /// one agent (the seed-000 HTTP API: task lookup by id, status counts, the newest events).
 extension MeshService {
+    /// Every registered agent of every namespace with its live status and load, for a metrics
+    /// scrape. One store read for the agents plus one load count per namespace.
+    public func allAgents() async throws -> [AgentView] {
+        let nowMs = now()
+        let agents = try await store.agents(namespace: nil)
+        var loads: [String: [String: Int]] = [:]
+        for namespace in Set(agents.map(\.namespace)) {
+            loads[namespace] = try await store.activeTaskCounts(namespace: namespace)
+        }
+        return agents.map { agent in
+            AgentView(
+                agent, status: agent.status(nowMs: nowMs, staleAfterMs: settings.staleAfterMs),
+                activeTasks: loads[agent.namespace]?[agent.agentId] ?? 0
+            )
+        }
+    }
+
     /// One task of a namespace; `not_found` for an unknown id or a task of another namespace.
     public func task(_ taskId: String, namespace: String) async throws -> MeshTask {
         guard let task = try await store.task(id: taskId), task.namespace == namespace else {

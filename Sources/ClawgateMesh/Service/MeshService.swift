@@ -12,11 +12,17 @@ public actor MeshService {
     let store: any MeshStore
     public nonisolated let settings: MeshSettings
     let now: @Sendable () -> Int
+    /// Told about every committed step (the gateway's metrics); see `MeshObserver`.
+    public nonisolated let observer: any MeshObserver
     private var sink: (any MeshPushSink)?
 
-    public init(store: any MeshStore, settings: MeshSettings = .init(), now: @escaping @Sendable () -> Int = MeshClock.nowMs) {
+    public init(
+        store: any MeshStore, settings: MeshSettings = .init(), observer: any MeshObserver = NoMeshObserver(),
+        now: @escaping @Sendable () -> Int = MeshClock.nowMs
+    ) {
         self.store = store
         self.settings = settings
+        self.observer = observer
         self.now = now
     }
 
@@ -88,6 +94,7 @@ public actor MeshService {
             change.events = [event(namespace, MeshEventType.agentUpdated, ["agentId": .string(agentId), "name": .string(name)])]
         }
         try await commit(change)
+        observer.received(.register)
         return (agent, credential)
     }
 
@@ -109,6 +116,7 @@ public actor MeshService {
         var change = MeshChange()
         change.upsertAgents = [agent]
         try await commit(change)
+        observer.received(.heartbeat)
         return try await view(of: agent)
     }
 
@@ -128,6 +136,8 @@ public actor MeshService {
         change.deleteAgents = [agentId]
         change.events = [event(agent.namespace, MeshEventType.agentDeregistered, ["agentId": .string(agentId)])]
         try await commit(change)
+        observer.received(.deregister)
+        observer.agentsRemoved([agentId], expired: false)
     }
 
     /// Agents of a namespace, filtered by capabilities (all of), agent type and status.
@@ -152,6 +162,7 @@ public actor MeshService {
         if let key = request.idempotencyKey {
             guard !key.isEmpty, key.utf8.count <= 256 else { throw MeshError(.invalidInput, "idempotencyKey must be 1 to 256 bytes") }
             if let existing = try await store.task(namespace: from.namespace, from: from.agentId, idempotencyKey: key) {
+                observer.received(.taskOffer)
                 return existing
             }
         }
@@ -194,29 +205,43 @@ public actor MeshService {
             if let key = request.idempotencyKey,
                 let existing = try await store.task(namespace: from.namespace, from: from.agentId, idempotencyKey: key)
             {
+                observer.received(.taskOffer)
                 return existing
             }
             throw error
         }
+        observer.received(.taskOffer)
+        observer.taskChanged(task, previous: nil)
         return task
     }
 
     public func accept(taskId: String, by agentId: String) async throws -> MeshTask {
-        try await transition(taskId, by: agentId, .accept(by: agentId), event: MeshEventType.taskAccepted) { task, change, _ in
-            change.deleteDeliveries += try await self.offerDeliveries(of: task)
+        var answered: [MeshDelivery] = []
+        let task = try await transition(taskId, by: agentId, .accept(by: agentId), event: MeshEventType.taskAccepted) {
+            task, change, _ in
+            answered = try await self.offerDeliveries(of: task)
+            change.deleteDeliveries += answered.map(\.deliveryId)
         }
+        observer.received(.taskAccept)
+        observer.settled(answered, nowMs: task.updatedAtMs)
+        return task
     }
 
     public func reject(taskId: String, by agentId: String, reason: String? = nil) async throws -> MeshTask {
-        try await transition(taskId, by: agentId, .reject(by: agentId, reason: reason), event: MeshEventType.taskRejected) {
+        var answered: [MeshDelivery] = []
+        let task = try await transition(taskId, by: agentId, .reject(by: agentId, reason: reason), event: MeshEventType.taskRejected) {
             task, change, nowMs in
-            change.deleteDeliveries += try await self.offerDeliveries(of: task)
+            answered = try await self.offerDeliveries(of: task)
+            change.deleteDeliveries += answered.map(\.deliveryId)
             if task.state == .queued {
                 try await self.route(&task, into: &change, nowMs: nowMs)
             } else {
                 self.add(self.resultDelivery(task, nowMs: nowMs), to: &change, nowMs: nowMs)
             }
         }
+        observer.received(.taskReject)
+        observer.settled(answered, nowMs: task.updatedAtMs)
+        return task
     }
 
     public func update(taskId: String, by agentId: String, percentage: Int?, message: String?) async throws -> MeshTask {
@@ -226,34 +251,43 @@ public actor MeshService {
         if let message, message.utf8.count > settings.maxMessageBytes {
             throw MeshError(.tooLarge, "message is larger than \(settings.maxMessageBytes) bytes")
         }
-        return try await transition(
+        let task = try await transition(
             taskId, by: agentId, .update(by: agentId, percentage: percentage, message: message), event: MeshEventType.taskUpdated
         ) { _, _, _ in }
+        observer.received(.taskUpdate)
+        return task
     }
 
     public func complete(taskId: String, by agentId: String, result: JSONValue?) async throws -> MeshTask {
         try MeshValidation.size(of: result, field: "result", limit: settings.maxMessageBytes)
-        return try await transition(taskId, by: agentId, .complete(by: agentId), event: MeshEventType.taskCompleted) {
+        let task = try await transition(taskId, by: agentId, .complete(by: agentId), event: MeshEventType.taskCompleted) {
             task, change, nowMs in
             task.result = result
             self.add(self.resultDelivery(task, nowMs: nowMs), to: &change, nowMs: nowMs)
         }
+        observer.received(.taskComplete)
+        return task
     }
 
     public func fail(taskId: String, by agentId: String, error: String) async throws -> MeshTask {
         guard error.utf8.count <= settings.maxMessageBytes else {
             throw MeshError(.tooLarge, "error is larger than \(settings.maxMessageBytes) bytes")
         }
-        return try await transition(taskId, by: agentId, .fail(by: agentId, error: error), event: MeshEventType.taskFailed) {
+        let task = try await transition(taskId, by: agentId, .fail(by: agentId, error: error), event: MeshEventType.taskFailed) {
             task, change, nowMs in
             self.add(self.resultDelivery(task, nowMs: nowMs), to: &change, nowMs: nowMs)
         }
+        observer.received(.taskFail)
+        return task
     }
 
     public func cancel(taskId: String, by agentId: String) async throws -> MeshTask {
-        try await transition(taskId, by: agentId, .cancel(by: agentId), event: MeshEventType.taskCanceled) { task, change, nowMs in
+        let task = try await transition(taskId, by: agentId, .cancel(by: agentId), event: MeshEventType.taskCanceled) {
+            task, change, nowMs in
             try await self.withdraw(task, into: &change, nowMs: nowMs)
         }
+        observer.received(.taskCancel)
+        return task
     }
 
     /// A task as seen by an agent of its namespace.
@@ -286,6 +320,8 @@ public actor MeshService {
         change.upsertAgents = [agent]
         change.upsertDeliveries = leased
         try await commit(change)
+        observer.received(.poll)
+        if !leased.isEmpty { observer.sent(leased) }
         return leased
     }
 
@@ -293,6 +329,7 @@ public actor MeshService {
     public func ack(agentId: String, deliveryIds: [String]) async throws -> Int {
         _ = try await requireAgent(agentId)
         var change = MeshChange()
+        var acknowledged: [MeshDelivery] = []
         for id in deliveryIds {
             guard let delivery = try await store.delivery(id: id), delivery.recipient == agentId else {
                 throw MeshError(.notFound, "unknown delivery \(id)")
@@ -301,8 +338,11 @@ public actor MeshService {
                 throw MeshError(.invalidInput, "delivery \(id) is a task offer: answer it with accept or reject")
             }
             change.deleteDeliveries.append(id)
+            acknowledged.append(delivery)
         }
         try await commit(change)
+        observer.received(.ack)
+        observer.settled(acknowledged, nowMs: now())
         return change.deleteDeliveries.count
     }
 
@@ -350,7 +390,7 @@ public actor MeshService {
             if task.state == .offered {
                 task.version = before + 1
                 change.upsertTasks.append((task, before))
-                _ = try? await commit(change)
+                if (try? await commit(change)) != nil { observer.taskChanged(task, previous: .queued) }
             }
         }
         let expired = try await store.agents(namespace: nil).filter { nowMs - $0.lastHeartbeatMs > settings.expireAfterMs }
@@ -359,6 +399,7 @@ public actor MeshService {
             change.deleteAgents = expired.map(\.agentId)
             change.events = expired.map { event($0.namespace, MeshEventType.agentExpired, ["agentId": .string($0.agentId)]) }
             try await commit(change)
+            observer.agentsRemoved(expired.map(\.agentId), expired: true)
         }
         _ = try await store.prune(tasksBeforeMs: nowMs - settings.retentionMs, eventsBeforeMs: nowMs - settings.retentionMs)
     }
@@ -391,6 +432,7 @@ public actor MeshService {
         } catch MeshStoreError.versionConflict {
             throw MeshError(.conflict, "task \(taskId) changed concurrently; retry")
         }
+        observer.taskChanged(task, previous: current.state)
         return task
     }
 
@@ -434,8 +476,8 @@ public actor MeshService {
         }?.agentId
     }
 
-    private func offerDeliveries(of task: MeshTask) async throws -> [String] {
-        try await store.deliveries(taskId: task.taskId).filter { $0.kind == .taskOffer }.map(\.deliveryId)
+    private func offerDeliveries(of task: MeshTask) async throws -> [MeshDelivery] {
+        try await store.deliveries(taskId: task.taskId).filter { $0.kind == .taskOffer }
     }
 
     /// Takes a task back from its assignee: the offer disappears, an accepted task gets a
@@ -490,6 +532,7 @@ public actor MeshService {
             for delivery in change.pushAfterCommit { sink.push(delivery) }
             if !events.isEmpty { sink.publish(events) }
         }
+        if !change.pushAfterCommit.isEmpty { observer.sent(change.pushAfterCommit) }
         return events
     }
 
