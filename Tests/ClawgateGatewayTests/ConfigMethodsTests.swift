@@ -220,6 +220,30 @@ struct ConfigMethodsTests {
         }
     }
 
+    @Test func agentsAndMeshSettingsApplyInPlace() async throws {
+        try await withGateway(configFile: Self.file, token: nil) { (gw: TestGateway) async throws -> Void in
+            try await connect(gw.adminOptions()) { admin in
+                let before = try await admin.call("agents.list")["agents"]?.arrayValue?.compactMap { $0["id"]?.stringValue }
+                #expect(before == ["main"])
+                let hash = try await admin.call("config.get")["hash"]
+                let patch = """
+                    {agents: {list: [{id: 'main', default: true}, {id: 'helper', name: 'Helper', model: 'local/m1'}]},
+                     models: {providers: {local: {models: [{id: 'm1'}]}}}, mesh: {staleAfterMs: 5000},
+                     gateway: {auth: {rateLimit: {maxAttempts: 3}}}}
+                    """
+                let result = try await admin.call("config.patch", params: ["raw": .string(patch), "baseHash": hash ?? .null])
+                #expect(result["applied"] == "hot")
+                let after = try await admin.call("agents.list")["agents"]?.arrayValue?.compactMap { $0["id"]?.stringValue }
+                #expect(after == ["main", "helper"])
+                let models = try await admin.call("models.list")["models"]?.arrayValue?.compactMap { $0["id"]?.stringValue }
+                #expect(models == ["m1"])
+            }
+            #expect(gw.core.mesh.settings.staleAfterMs == 5000)
+            #expect(gw.core.rateLimiter.currentPolicy.maxAttempts == 3)
+            #expect(gw.core.restarts.count == 0)
+        }
+    }
+
     @Test func applyRestartsTheListenersAfterAnswering() async throws {
         let (first, second) = try twoFreePorts()
         try await withGateway(configFile: "{gateway: {port: \(first)}}", port: nil) { (gw: TestGateway) async throws -> Void in

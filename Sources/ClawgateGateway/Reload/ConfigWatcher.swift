@@ -30,6 +30,8 @@ struct ConfigWatcher: Service {
             } catch {
                 return
             }
+            // `off`: not watched (a `config.*` write may switch the mode back on).
+            if await gateway.reloader.currentMode == .off { continue }
             polls += 1
             let now = FileStamp(path: path)
             if now != stamp {
