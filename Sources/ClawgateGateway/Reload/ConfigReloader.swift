@@ -79,8 +79,8 @@ actor ConfigReloader {
             } catch {
                 throw Rejection(error)
             }
-            let (config, settings) = try validate(tree)
-            let decision = try decide(config: config, settings: settings, tree: tree, running: gateway.settings, applyNow: true)
+            let settings = try validate(tree).1
+            let decision = try decide(settings: settings, tree: tree, running: gateway.settings, applyNow: true)
             commit(decision, hash: document.hash, tree: tree, source: "file", actor: nil, restartDelayMs: 0, gateway: gateway)
         } catch {
             refuse(error, source: "file")
@@ -181,9 +181,9 @@ actor ConfigReloader {
         }
         let decision: Decision
         do throws(Rejection) {
-            let (config, settings) = try validate(restored)
+            let settings = try validate(restored).1
             let applyNow = request.kind != .set || mode != .off
-            decision = try decide(config: config, settings: settings, tree: restored, running: gateway.settings, applyNow: applyNow)
+            decision = try decide(settings: settings, tree: restored, running: gateway.settings, applyNow: applyNow)
         } catch {
             throw MethodError.invalidRequest("invalid config: \(error.description)", details: ["issues": error.issuesJSON])
         }
@@ -264,8 +264,9 @@ actor ConfigReloader {
         }
     }
 
+    /// What a validated config does given the settings in force and the reload mode it sets.
     private func decide(
-        config: GatewayConfig, settings new: GatewaySettings, tree: JSONValue, running old: GatewaySettings, applyNow: Bool
+        settings new: GatewaySettings, tree: JSONValue, running old: GatewaySettings, applyNow: Bool
     ) throws(Rejection) -> Decision {
         let mode = new.reloadMode
         let changed = ConfigDiff.changedPaths(from: appliedTree, to: tree)
