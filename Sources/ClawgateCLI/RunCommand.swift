@@ -2,6 +2,7 @@ import ArgumentParser
 import ClawgateGateway
 import Foundation
 import Logging
+import Synchronization
 import UnixSignals
 
 /// `clawgate gateway run` (the default): the gateway in the foreground.
@@ -33,9 +34,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let paths = GatewayPaths.resolve()
-        let settings: GatewaySettings
         do {
-            let config = try ConfigParser.load(path: paths.configPath)
             var overrides = GatewayOverrides(
                 port: port, customBindHost: host, token: token.map(Secret.init), password: password.map(Secret.init),
                 logLevel: logLevel
@@ -55,16 +54,9 @@ struct RunCommand: AsyncParsableCommand {
             if let port, !(0...65535).contains(port) {
                 throw GatewayStartupError.configInvalid("--port: expected 0 to 65535, got \(port)")
             }
-            var resolved = try GatewaySettings.resolve(config: config, overrides: overrides, paths: paths)
-            var generated = false
-            if resolved.authMode == .token && resolved.token == nil {
-                let (token, created) = try GatewayTokenFile.loadOrCreate(paths: paths)
-                resolved.token = token
-                resolved.secretSource = .generated
-                generated = created
-            }
-            settings = resolved
-            try await serve(settings: settings, generatedToken: generated)
+            // The same resolver serves every config reload: flags and environment keep winning.
+            let (source, settings, generated) = try ConfigSource.load(resolver: SettingsResolver(paths: paths, overrides: overrides))
+            try await serve(settings: settings, source: source, generatedToken: generated)
         } catch let error as ConfigError {
             Self.fail("invalid configuration: \(error)", code: 78)
         } catch let error as GatewayStartupError {
@@ -77,15 +69,25 @@ struct RunCommand: AsyncParsableCommand {
         Foundation.exit(code)
     }
 
-    private func serve(settings: GatewaySettings, generatedToken: Bool) async throws {
+    private func serve(settings: GatewaySettings, source: ConfigSource, generatedToken: Bool) async throws {
         let logFile = try? GatewayLogFile(path: settings.logFile)
-        let level = settings.logLevel.loggerLevel
-        LoggingSystem.bootstrap { label in GatewayLogHandler(label: label, level: level, file: logFile) }
+        let logControl = GatewayLogControl(level: settings.logLevel.loggerLevel, file: logFile)
+        LoggingSystem.bootstrap { label in GatewayLogHandler(label: label, control: logControl) }
         let logger = Logger(label: "clawgate")
-        let server = try GatewayServer(settings: settings, logger: logger)
+        let server = try GatewayServer(settings: settings, logger: logger, configSource: source, logControl: logControl)
+        let starts = StartCount()
         try await server.run(signals: [.sigterm, .sigint]) { port in
-            Self.printBanner(settings: settings, port: port, generatedToken: generatedToken)
-            logger.info("gateway ready", metadata: ["url": "\(settings.connectURL(port: port))"])
+            // Called again when a config change restarted the listeners in process.
+            let current = server.core.settings
+            let first = starts.next() == 1
+            if first {
+                Self.printBanner(settings: current, port: port, generatedToken: generatedToken)
+                logger.info("gateway ready", metadata: ["url": "\(current.connectURL(port: port))"])
+            } else {
+                let url = current.connectURL(port: port)
+                FileHandle.standardOutput.write(Data("Clawgate restarted after a config change; listening on \(url)\n".utf8))
+                logger.notice("gateway ready again after a config change", metadata: ["url": "\(url)"])
+            }
         }
         logger.info("gateway stopped")
     }
@@ -119,5 +121,17 @@ struct RunCommand: AsyncParsableCommand {
         }
         lines.append("  health:  \(httpURL)/health")
         FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+    }
+}
+
+/// How often the listeners came up (the first time prints the banner).
+private final class StartCount: Sendable {
+    private let count = Mutex(0)
+
+    func next() -> Int {
+        count.withLock { count in
+            count += 1
+            return count
+        }
     }
 }

@@ -9,6 +9,7 @@ public enum GatewayEvent {
     public static let devicePairResolved = "device.pair.resolved"
     public static let chat = "chat"
     public static let agent = "agent"
+    public static let configChanged = "config.changed"
 }
 
 /// `tick` payload.

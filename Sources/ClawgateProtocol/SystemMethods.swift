@@ -105,6 +105,8 @@ public struct StatusResult: Codable, Sendable, Equatable {
         /// Only for admins: where the gateway keeps its files.
         public var stateDir: String?
         public var configPath: String?
+        /// Only for admins: config reload mode, applied hash, last refused edit, pending restart.
+        public var configReload: ConfigReloadStatus?
 
         public init(
             ok: Bool, version: String, uptimeMs: Int, startedAt: Int, protocol: ProtocolRange, authMode: String, bind: String,

@@ -38,6 +38,8 @@ struct TestGateway: Sendable {
     var url: String { "ws://127.0.0.1:\(port)" }
     var httpBase: String { "http://127.0.0.1:\(port)" }
     var allowedOrigin: String { "http://127.0.0.1:\(port)" }
+    var configPath: String { GatewayPaths(stateDir: stateDir).configPath }
+    var auditPath: String { GatewayPaths(stateDir: stateDir).auditFile }
 
     /// Options for a CLI-like client with the shared token, a short request timeout and no device.
     func options(
@@ -79,26 +81,42 @@ func withDeadline<T: Sendable>(
 
 /// Starts a real gateway on 127.0.0.1 with an ephemeral port, runs `body`, then stops the
 /// gateway (by cancellation) and deletes its state directory.
+///
+/// - configFile: JSON5 text written to `<stateDir>/clawgate.json` (mode 0600) before the start;
+///   the gateway reads, watches and reloads it like `clawgate gateway run` does (`configure`
+///   then changes the in-memory config on top).
+/// - token: the `--token` override; nil leaves the token to the config file.
+/// - port: the `--port` override (0: any free port); nil leaves the port to the config file.
 func withGateway<T: Sendable>(
     _ configure: (inout GatewayConfig, String) throws -> Void = { _, _ in },
-    token: String = "test-token", authMode: AuthMode? = nil, password: String? = nil, logLevel: String? = nil,
-    logger: Logger? = nil, timeout: Duration = .seconds(20), stateDir givenStateDir: String? = nil,
-    _ body: @escaping @Sendable (TestGateway) async throws -> T
+    configFile: String? = nil, token: String? = "test-token", port portOverride: Int? = 0, authMode: AuthMode? = nil,
+    password: String? = nil, logLevel: String? = nil, logger: Logger? = nil, timeout: Duration = .seconds(20),
+    stateDir givenStateDir: String? = nil, _ body: @escaping @Sendable (TestGateway) async throws -> T
 ) async throws -> T {
     // A given state dir belongs to the caller (a restart test); a fresh one is removed after.
     let stateDir = try givenStateDir ?? makeTempDir()
     defer { if givenStateDir == nil { try? FileManager.default.removeItem(atPath: stateDir) } }
-    var config = GatewayConfig()
+    let paths = GatewayPaths(stateDir: stateDir)
+    if let configFile {
+        try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: paths.configPath, contents: Data(configFile.utf8), attributes: [.posixPermissions: 0o600]))
+    }
+    let document = try ConfigDocument.read(path: paths.configPath)
+    var config = try ConfigParser.parse(tree: try document.tree(), file: paths.configPath)
     try configure(&config, stateDir)
-    let settings = try GatewaySettings.resolve(
-        config: config,
+    let resolver = SettingsResolver(
+        paths: paths,
         overrides: .init(
-            port: 0, bind: .custom, customBindHost: "127.0.0.1", authMode: authMode, token: Secret(token),
+            port: portOverride, bind: .custom, customBindHost: "127.0.0.1", authMode: authMode, token: token.map(Secret.init),
             password: password.map(Secret.init), logLevel: logLevel
         ),
-        paths: GatewayPaths(stateDir: stateDir), environment: [:]
+        environment: [:]
     )
-    let server = try GatewayServer(settings: settings, logger: logger ?? testLogger)
+    let settings = try resolver.resolve(config).settings
+    let server = try GatewayServer(
+        settings: settings, logger: logger ?? testLogger, configSource: ConfigSource(resolver: resolver, document: document)
+    )
+    let sharedToken = token ?? settings.token?.reveal() ?? ""
     let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
     return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask {
@@ -114,7 +132,7 @@ func withGateway<T: Sendable>(
             throw TestTimeout(what: "gateway did not start")
         }
         #expect(server.core.port == port)
-        let gateway = TestGateway(server: server, port: port, stateDir: stateDir, token: token)
+        let gateway = TestGateway(server: server, port: port, stateDir: stateDir, token: sharedToken)
         let result = try await withDeadline(timeout, "test body") { try await body(gateway) }
         group.cancelAll()
         return result

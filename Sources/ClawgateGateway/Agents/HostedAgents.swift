@@ -6,16 +6,24 @@ import ClawgateProtocol
 import Foundation
 import Logging
 import NIOCore
+import Synchronization
 
 /// The gateway's hosted agents: the HTTP client the providers share, the model router, the
 /// session store and the runtime that runs agent turns. Owned by `GatewayCore`.
 final class HostedAgents: Sendable {
-    let settings: AgentsSettings
+    /// Swapped with the catalog and model router on a config reload.
+    private let currentSettings: Mutex<AgentsSettings>
+    var settings: AgentsSettings { currentSettings.withLock { $0 } }
+    /// Shared by every provider; its connect timeout (`models.timeouts.connectMs`) is fixed when
+    /// the process starts, because requests in flight keep using it.
     let httpClient: HTTPClient
-    let router: ModelRouter
     let runtime: AgentRuntime
     let tools: ToolRegistry
     private let logger: Logger
+    /// The gateway's registry: every model router, including those built on reload, reports to it.
+    private let metrics: any MetricsFactory
+
+    var router: ModelRouter { runtime.setup.router }
 
     /// - metrics: receives the LLM and agent-run series (the gateway's registry).
     /// - isRemote: whether an agent id is a connected mesh agent (served by `remoteTurn`).
@@ -23,14 +31,15 @@ final class HostedAgents: Sendable {
         settings: AgentsSettings, stateDir: String, tools: ToolRegistry, logger: Logger, metrics: any MetricsFactory,
         isRemote: @escaping @Sendable (String) -> Bool, remoteTurn: @escaping @Sendable (RemoteTurn) async throws -> String
     ) {
-        self.settings = settings
+        self.currentSettings = Mutex(settings)
         self.logger = logger
         var configuration = HTTPClient.Configuration()
         configuration.timeout.connect = .milliseconds(Int64(settings.timeouts.connectMs))
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
         configuration.decompression = .enabled(limit: .ratio(20))
         self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        self.router = ModelRouter(
+        self.metrics = metrics
+        let router = ModelRouter(
             providers: settings.providers, httpClient: httpClient, retry: settings.retry, timeouts: settings.timeouts, logger: logger,
             metrics: metrics
         )
@@ -43,14 +52,31 @@ final class HostedAgents: Sendable {
 
     var catalog: AgentCatalog { runtime.catalog }
 
+    /// Config hot reload: new agents, providers and models for runs that start from now on
+    /// (runs already going finish with what they started with).
+    func replace(settings: AgentsSettings) {
+        var setup = runtime.setup
+        setup.catalog = settings.catalog
+        setup.router = ModelRouter(
+            providers: settings.providers, httpClient: httpClient, retry: settings.retry, timeouts: settings.timeouts, logger: logger,
+            metrics: metrics
+        )
+        currentSettings.withLock { $0 = settings }
+        runtime.replace(setup: setup)
+    }
+
     /// A configured agent, or a connected remote agent.
     func agentExists(_ id: String) -> Bool {
         catalog.agent(id) != nil || runtime.setup.isRemote(id)
     }
     var sessions: SessionStore { runtime.sessions }
 
-    /// Stops every run, then the HTTP client.
+    private let stopped = Atomic<Bool>(false)
+
+    /// Stops every run, then the HTTP client; once (the final stop of the listeners and the
+    /// end of the server both call it).
     func shutdown() async {
+        guard !stopped.exchange(true, ordering: .sequentiallyConsistent) else { return }
         await runtime.shutdown()
         do {
             try await httpClient.shutdown()

@@ -14,20 +14,25 @@ public enum ConfigParser {
     }
 
     public static func parse(data: Data, file: String) throws(ConfigError) -> GatewayConfig {
-        let root: JSONValue
-        if data.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
-            root = .object([:])
-        } else {
-            let decoder = JSONDecoder()
-            decoder.allowsJSON5 = true
-            do {
-                root = try decoder.decode(JSONValue.self, from: data)
-            } catch {
-                throw ConfigError(file: file, keyPath: "", message: "not valid JSON5: \(describeSyntax(error))")
-            }
+        try parse(tree: try parseTree(data: data, file: file), file: file)
+    }
+
+    /// The JSON5 text as a JSON tree, without checking keys (an empty file is `{}`).
+    public static func parseTree(data: Data, file: String) throws(ConfigError) -> JSONValue {
+        if data.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return .object([:]) }
+        let decoder = JSONDecoder()
+        decoder.allowsJSON5 = true
+        do {
+            return try decoder.decode(JSONValue.self, from: data)
+        } catch {
+            throw ConfigError(file: file, keyPath: "", message: "not valid JSON5: \(describeSyntax(error))")
         }
+    }
+
+    /// Checks a JSON tree strictly and reads it into a `GatewayConfig`.
+    public static func parse(tree: JSONValue, file: String) throws(ConfigError) -> GatewayConfig {
         var reader = Reader(file: file)
-        return try reader.config(root)
+        return try reader.config(tree)
     }
 
     static func describeSyntax(_ error: any Error) -> String {

@@ -60,6 +60,8 @@ public struct GatewaySettings: Sendable {
     public var agents: AgentsSettings
     /// `gateway.metrics.public`: `/metrics` without auth.
     public var metricsPublic = false
+    /// `gateway.reload.mode`: what a change of the config file does.
+    public var reloadMode: ReloadMode = .default
 
     public struct Limits: Sendable, Equatable {
         /// Largest frame accepted after the handshake (`policy.maxPayload`).
@@ -163,6 +165,7 @@ public struct GatewaySettings: Sendable {
             mesh: config.mesh.settings, meshSweepIntervalMs: config.mesh.sweepIntervalMs ?? 1_000,
             agents: try AgentsSettings.resolve(config.agents, environment: environment)
         )
+        settings.reloadMode = ReloadMode(config: config)
         let limits = config.gateway.limits
         if let v = limits.maxPayloadBytes { settings.limits.maxPayloadBytes = v }
         settings.limits.maxBufferedBytes = limits.maxBufferedBytes ?? settings.limits.maxPayloadBytes * 2

@@ -12,15 +12,24 @@ public final class ConnectionRegistry: Sendable {
         var pending: [String: OutboundQueue] = [:]
         var connections: [String: ConnectionHandle] = [:]
         var accepting = true
+        var maxPending: Int
     }
 
-    private let state = Mutex(State())
-    let maxPending: Int
+    private let state: Mutex<State>
     let logger: Logger
 
     init(maxPending: Int, logger: Logger) {
-        self.maxPending = maxPending
+        self.state = Mutex(State(maxPending: maxPending))
         self.logger = logger
+    }
+
+    /// Admits connections again after `shutdown`, for listeners restarted in process (a config
+    /// change), with the new settings' limit on connections still in their handshake.
+    func reopen(maxPending: Int) {
+        state.withLock { state in
+            state.accepting = true
+            state.maxPending = maxPending
+        }
     }
 
     enum AdmitResult {
@@ -32,7 +41,7 @@ public final class ConnectionRegistry: Sendable {
     func admitPending(connId: String, queue: OutboundQueue) -> AdmitResult {
         state.withLock { state in
             guard state.accepting else { return .shuttingDown }
-            guard state.pending.count < maxPending else { return .tooManyPending }
+            guard state.pending.count < state.maxPending else { return .tooManyPending }
             state.pending[connId] = queue
             return .admitted
         }

@@ -17,18 +17,28 @@ public final class GatewayLogFile: Sendable {
     }
 }
 
-/// A swift-log handler writing to stderr and, when given, the gateway log file.
+/// A swift-log handler writing to stderr and, when given, the gateway log file. Level and file
+/// come from a `GatewayLogControl`, so a config reload changes them for every logger at once.
 public struct GatewayLogHandler: LogHandler {
-    public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
     let label: String
-    let file: GatewayLogFile?
+    let control: GatewayLogControl
     let writeToStderr: Bool
+    /// Set when a caller changes one logger's level (`logger.logLevel = …`).
+    private var levelOverride: Logger.Level?
+
+    public var logLevel: Logger.Level {
+        get { levelOverride ?? control.level }
+        set { levelOverride = newValue }
+    }
 
     public init(label: String, level: Logger.Level, file: GatewayLogFile?, writeToStderr: Bool = true) {
+        self.init(label: label, control: GatewayLogControl(level: level, file: file), writeToStderr: writeToStderr)
+    }
+
+    public init(label: String, control: GatewayLogControl, writeToStderr: Bool = true) {
         self.label = label
-        self.logLevel = level
-        self.file = file
+        self.control = control
         self.writeToStderr = writeToStderr
     }
 
@@ -43,7 +53,7 @@ public struct GatewayLogHandler: LogHandler {
         let meta = merged.isEmpty ? "" : " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         let timestamp = Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
         let line = "\(timestamp) \(event.level.rawValue.uppercased()) \(label): \(event.message)\(meta)"
-        file?.append(line)
+        control.file?.append(line)
         if writeToStderr {
             FileHandle.standardError.write(Data((line + "\n").utf8))
         }

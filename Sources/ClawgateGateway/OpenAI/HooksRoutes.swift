@@ -15,7 +15,7 @@ enum HooksRoutes {
 
     static func register(on router: Router<GatewayRequestContext>, gateway: GatewayCore) {
         let settings = gateway.agents.settings
-        guard settings.hooksEnabled, let token = settings.hooksToken else { return }
+        guard settings.hooksEnabled, settings.hooksToken != nil else { return }
         let limiter = AuthRateLimiter(policy: .init(maxAttempts: 20, windowMs: 60_000, lockoutMs: 60_000, exemptLoopback: false))
         let base = settings.hooksPath
         router.on(RouterPath("\(base)/**"), method: .post) { (request: Request, context: GatewayRequestContext) -> Response in
@@ -25,7 +25,9 @@ enum HooksRoutes {
             }
             let presented = ClawLinkAuth.bearer(request.headers) ?? request.headers[tokenHeader]
             let address = context.remoteAddress.flatMap { ClientAddress($0) }?.ip ?? "unknown"
-            let valid = presented.map { token.matches($0) } ?? false
+            // Read per request: a config reload may have rotated the token.
+            let current = gateway.agents.settings
+            let valid = presented.flatMap { presented in current.hooksToken.map { $0.matches(presented) } } ?? false
             if !valid {
                 if let retryAfter = limiter.beginAttempt(address, nowMs: Clock.nowMs()) {
                     gateway.metrics.authRateLimited(.hooks)
@@ -38,7 +40,7 @@ enum HooksRoutes {
             }
             let body: [String: JSONValue]
             do {
-                body = try await OpenAIRequest.readBody(request, limit: settings.hooksMaxBodyBytes)
+                body = try await OpenAIRequest.readBody(request, limit: current.hooksMaxBodyBytes)
             } catch let error as OpenAIError {
                 return hookError(error.status, error.message)
             } catch {

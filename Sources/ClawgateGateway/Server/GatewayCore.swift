@@ -7,8 +7,19 @@ import Synchronization
 
 /// The gateway's shared state and services, independent of the HTTP/WebSocket transport.
 public final class GatewayCore: Sendable {
-    public let settings: GatewaySettings
+    /// The settings in force: a snapshot swapped as a whole by a config reload, so a reader
+    /// never sees half of a change. Readers take a copy (`settings`) and use it for one decision.
+    private let currentSettings: Mutex<(settings: GatewaySettings, version: Int)>
+    public var settings: GatewaySettings { currentSettings.withLock { $0.settings } }
+    /// The snapshot and its version (bumped by every swap), for the listener restarts.
+    var versionedSettings: (settings: GatewaySettings, version: Int) { currentSettings.withLock { $0 } }
     let logger: Logger
+    /// Level and file of the process's log handlers, when the caller bootstrapped logging with one.
+    let logControl: GatewayLogControl?
+    /// Watches the config file, applies changes, serves `config.*`.
+    let reloader: ConfigReloader
+    /// In-process listener restarts asked for by config changes.
+    let restarts = ListenerRestarts()
     let registry: ConnectionRegistry
     let pairing: PairingStore
     let presence: PresenceTracker
@@ -37,11 +48,14 @@ public final class GatewayCore: Sendable {
         GatewayEvent.connectChallenge, GatewayEvent.tick, GatewayEvent.presence, GatewayEvent.health,
         GatewayEvent.shutdown, GatewayEvent.devicePairRequested, GatewayEvent.devicePairResolved,
         MeshGatewayEvent.delivery, MeshGatewayEvent.event, GatewayEvent.chat, GatewayEvent.agent,
+        GatewayEvent.configChanged,
     ]
 
-    init(settings: GatewaySettings, logger: Logger) throws {
-        self.settings = settings
+    init(settings: GatewaySettings, logger: Logger, configSource: ConfigSource, logControl: GatewayLogControl?) throws {
+        self.currentSettings = Mutex((settings, 1))
         self.logger = logger
+        self.logControl = logControl
+        self.reloader = ConfigReloader(source: configSource, mode: settings.reloadMode, logger: logger)
         self.registry = ConnectionRegistry(maxPending: settings.limits.maxPreauthConnections, logger: logger)
         self.pairing = try PairingStore(directory: settings.paths.devicesDir)
         self.audit = try AuditLog(path: settings.paths.auditFile)
@@ -74,6 +88,7 @@ public final class GatewayCore: Sendable {
         SystemMethods.register(into: &table)
         DeviceMethods.register(into: &table)
         MeshMethods.register(into: &table)
+        ConfigMethods.register(into: &table)
         AgentMethods.register(into: &table)
         SessionMethods.register(into: &table)
         self.methods = table
@@ -103,6 +118,7 @@ public final class GatewayCore: Sendable {
 
     /// Called once the listener is bound: the origin allowlist depends on the effective port.
     func serverStarted(port: Int) {
+        let settings = self.settings
         runtime.withLock { runtime in
             runtime.port = port
             runtime.originPolicy = OriginPolicy(
@@ -116,11 +132,40 @@ public final class GatewayCore: Sendable {
         runtime.withLock { $0.ready = false }
     }
 
+    /// Swaps in a new settings snapshot and hands the parts that components keep to them (rate
+    /// limits, origin allowlist, mesh knobs, agents and models, log level and file). Settings
+    /// that only the listeners use take effect when they restart. Returns the new version.
+    @discardableResult
+    func replaceSettings(_ new: GatewaySettings) -> Int {
+        let version = currentSettings.withLock { current in
+            current.settings = new
+            current.version += 1
+            return current.version
+        }
+        rateLimiter.update(policy: new.rateLimit)
+        mesh.update(settings: new.mesh)
+        agents.replace(settings: new.agents)
+        runtime.withLock { runtime in
+            guard let port = runtime.port else { return }
+            runtime.originPolicy = OriginPolicy(
+                port: port, bind: new.bind, customHost: new.customBindHost, configured: new.configuredOrigins
+            )
+        }
+        if let logControl {
+            logControl.update(level: new.logLevel.loggerLevel)
+            if let error = logControl.update(filePath: new.logFile) {
+                logger.error("cannot open the new log file; still writing to the old one", metadata: ["path": "\(new.logFile)", "error": "\(error)"])
+            }
+        }
+        return version
+    }
+
     public var port: Int? { runtime.withLock { $0.port } }
     var isReady: Bool { runtime.withLock { $0.ready } }
 
     var originPolicy: OriginPolicy {
-        runtime.withLock { runtime in
+        let settings = self.settings
+        return runtime.withLock { runtime in
             runtime.originPolicy
                 ?? OriginPolicy(
                     port: settings.port, bind: settings.bind, customHost: settings.customBindHost,
@@ -132,7 +177,7 @@ public final class GatewayCore: Sendable {
     var uptimeMs: Int { Clock.nowMs() - startedAtMs }
 
     /// How long a response may wait for room in a slow client's buffer.
-    var responseTimeout: Duration { .milliseconds(settings.limits.slowConsumerTimeoutMs) }
+    var responseTimeout: Duration { .milliseconds(currentSettings.withLock { $0.settings.limits.slowConsumerTimeoutMs }) }
 
     var stateVersion: StateVersion {
         StateVersion(presence: presence.version, health: health.current.version)
@@ -177,12 +222,13 @@ public final class GatewayCore: Sendable {
     // MARK: methods that need several parts
 
     func status(includeSensitive: Bool) async -> StatusResult {
+        let settings = self.settings
         let connections = registry.all
         let counts = await pairing.counts
         let sessionsPath = (settings.paths.stateDir as NSString).appendingPathComponent("agents/main/sessions/sessions.json")
         // No hosted agents or sessions exist yet (they arrive with the hosted-agents work): the
         // reference shape is reported with truthful empty values.
-        return StatusResult(
+        var result = StatusResult(
             heartbeat: .init(defaultAgentId: "main", agents: []),
             sessions: .init(paths: [sessionsPath], count: 0, defaults: .init(model: nil, contextTokens: nil), recent: [], byAgent: []),
             gateway: .init(
@@ -198,6 +244,8 @@ public final class GatewayCore: Sendable {
                 configPath: includeSensitive ? settings.paths.configPath : nil
             )
         )
+        if includeSensitive { result.gateway.configReload = await reloader.status }
+        return result
     }
 
     func decidePairing(requestId: String, approve: Bool, by caller: ConnectionHandle) async throws -> PairingResolved {

@@ -3,16 +3,19 @@ import Logging
 import ServiceLifecycle
 
 /// The gateway's own background work — ticks, health refresh, mesh sweeps, the lateness probe —
-/// and its orderly shutdown:
-/// broadcast `shutdown`, close every socket with 1012, then let the listeners stop.
+/// and its orderly shutdown: broadcast `shutdown`, close every socket with 1012, then let the
+/// listeners stop. For an in-process restart (config change) the `shutdown` event says so
+/// (`restartExpectedMs`) and agent runs keep going.
 ///
 /// It is the last service in the group, so ServiceLifecycle shuts it down first, while the
 /// listeners are still up to carry the close frames.
 struct GatewayService: Service {
     let gateway: GatewayCore
+    /// The limits the listeners of this run were started with.
+    let limits: GatewaySettings.Limits
 
     func run() async throws {
-        let limits = gateway.settings.limits
+        let limits = self.limits
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 while !Task.isCancelled {
@@ -54,11 +57,22 @@ struct GatewayService: Service {
             try? await gracefulShutdown()
             group.cancelAll()
         }
+        let wasServing = gateway.isReady
         gateway.markStopping()
         let open = gateway.registry.all.count
-        gateway.logger.info("gateway stopping", metadata: ["connections": "\(open)"])
-        // Runs end first, so their clients still get the aborted events before the sockets close.
-        await gateway.agents.shutdown()
-        await gateway.registry.shutdown(reason: "gateway stopping", restartExpectedMs: nil, timeout: .seconds(5))
+        let restart = gateway.restarts.pending
+        gateway.logger.info(restart == nil ? "gateway stopping" : "listeners stopping for a restart", metadata: ["connections": "\(open)"])
+        if restart == nil && wasServing {
+            // Runs end first, so their clients still get the aborted events before the sockets close.
+            await gateway.agents.shutdown()
+        }
+        // ClawLink push sockets would hold the listeners open; their agents reconnect.
+        for socket in gateway.meshConnections.clawLink.sockets.all {
+            socket.close(code: GatewayCloseCode.serviceRestart, reason: "service restart")
+        }
+        await gateway.registry.shutdown(
+            reason: restart?.reason ?? "gateway stopping", restartExpectedMs: restart.map { _ in ListenerRestarts.expectedDowntimeMs },
+            timeout: .seconds(5)
+        )
     }
 }

@@ -8,16 +8,23 @@ final class HealthMonitor: Sendable {
     private struct State {
         var snapshot: HealthSnapshot
         var version = 1
+        var heartbeatSeconds: Int
     }
 
     private let state: Mutex<State>
     let stateDir: String
-    let heartbeatSeconds: Int
+    var heartbeatSeconds: Int { state.withLock { $0.heartbeatSeconds } }
 
     init(stateDir: String, heartbeatSeconds: Int) {
         self.stateDir = stateDir
-        self.heartbeatSeconds = heartbeatSeconds
-        self.state = Mutex(State(snapshot: Self.build(stateDir: stateDir, heartbeatSeconds: heartbeatSeconds, durationMs: 0)))
+        self.state = Mutex(
+            State(snapshot: Self.build(stateDir: stateDir, heartbeatSeconds: heartbeatSeconds, durationMs: 0), heartbeatSeconds: heartbeatSeconds)
+        )
+    }
+
+    /// The tick interval changed (listeners restarted after a config change).
+    func update(heartbeatSeconds: Int) {
+        state.withLock { $0.heartbeatSeconds = heartbeatSeconds }
     }
 
     var current: (snapshot: HealthSnapshot, version: Int) {

@@ -1,6 +1,7 @@
 import ClawgateProtocol
 import Crypto
 import Foundation
+import Synchronization
 
 /// The mesh: registry, discovery, delegation and durable delivery.
 ///
@@ -10,7 +11,9 @@ import Foundation
 /// database (a later storage backend) detect concurrent writers instead of overwriting them.
 public actor MeshService {
     let store: any MeshStore
-    public nonisolated let settings: MeshSettings
+    /// Replaced as a whole on a config reload; every operation reads the current value.
+    private let currentSettings: Mutex<MeshSettings>
+    public nonisolated var settings: MeshSettings { currentSettings.withLock { $0 } }
     let now: @Sendable () -> Int
     /// Told about every committed step (the gateway's metrics); see `MeshObserver`.
     public nonisolated let observer: any MeshObserver
@@ -21,9 +24,14 @@ public actor MeshService {
         now: @escaping @Sendable () -> Int = MeshClock.nowMs
     ) {
         self.store = store
-        self.settings = settings
+        self.currentSettings = Mutex(settings)
         self.observer = observer
         self.now = now
+    }
+
+    /// Swaps the knobs (config hot reload); operations already running keep what they read.
+    public nonisolated func update(settings: MeshSettings) {
+        currentSettings.withLock { $0 = settings }
     }
 
     public func setSink(_ sink: (any MeshPushSink)?) {
