@@ -209,6 +209,7 @@ let package = Package(
                 "ClawgateGateway",
                 "ClawgateModels",
                 "ClawgateAgents",
+                "ClawgateSupport",
                 "ClawgateUpstream",
                 "clawgate",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

@@ -28,12 +28,16 @@ enum HooksRoutes {
             let valid = presented.map { token.matches($0) } ?? false
             if !valid {
                 if let retryAfter = limiter.beginAttempt(address, nowMs: Clock.nowMs()) {
+                    gateway.auditHTTPAuth(surface: "hooks", allowed: false, reason: "AUTH_RATE_LIMITED", remote: address)
                     var response = hookError(.tooManyRequests, "too many failed hook tokens; retry later")
                     response.headers[.retryAfter] = String(max(1, (retryAfter + 999) / 1000))
                     return response
                 }
+                let reason = (presented ?? "").isEmpty ? "HOOK_TOKEN_MISSING" : "HOOK_TOKEN_MISMATCH"
+                gateway.auditHTTPAuth(surface: "hooks", allowed: false, reason: reason, remote: address)
                 return hookError(.unauthorized, "invalid or missing hook token")
             }
+            gateway.auditHTTPAuth(surface: "hooks", allowed: true, reason: nil, remote: address, credential: "hook-token")
             let body: [String: JSONValue]
             do {
                 body = try await OpenAIRequest.readBody(request, limit: settings.hooksMaxBodyBytes)

@@ -19,6 +19,7 @@ public final class GatewayCore: Sendable {
     let meshConnections: MeshConnections
     let agents: HostedAgents
     let audit: AuditLog
+    let auditThrottle = AuditThrottle()
     let startedAtMs: Int
     let hostName: String
     private let runtime = Mutex(Runtime())
@@ -214,6 +215,10 @@ public final class GatewayCore: Sendable {
         }
         let resolved = PairingResolved(
             requestId: request.requestId, deviceId: request.deviceId, decision: approve ? "approved" : "rejected", ts: now
+        )
+        auditPairingDecision(
+            requestId: request.requestId, deviceId: request.deviceId, decision: resolved.decision,
+            by: "operator:\(caller.deviceId ?? caller.connId)", role: request.role, scopes: request.scopes, remote: caller.remoteIP
         )
         logger.notice(
             "pairing decision",
