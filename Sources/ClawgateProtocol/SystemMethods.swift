@@ -105,6 +105,12 @@ public struct StatusResult: Codable, Sendable, Equatable {
         /// Only for admins: where the gateway keeps its files.
         public var stateDir: String?
         public var configPath: String?
+        /// Hosted agents and mesh agents, counted.
+        public var agents: AgentCounts?
+        /// The agent mesh: agents, tasks by state, dead letters.
+        public var mesh: MeshSummary?
+        /// What `/ready` says, with the failing components.
+        public var readiness: ReadinessSummary?
 
         public init(
             ok: Bool, version: String, uptimeMs: Int, startedAt: Int, protocol: ProtocolRange, authMode: String, bind: String,

@@ -57,6 +57,12 @@ final class MeshConnections: MeshPushSink {
         }
     }
 
+    /// Agents holding at least one live socket (gateway or ClawLink push socket).
+    var connectedAgentCount: Int {
+        let viaGateway = byAgent.withLock { Set($0.keys) }
+        return viaGateway.union(clawLink.sockets.all.map(\.agentId)).count
+    }
+
     func isConnected(agentId: String) -> Bool {
         byAgent.withLock { !($0[agentId]?.isEmpty ?? true) } || clawLink.isConnected(agentId: agentId)
     }
