@@ -9,7 +9,7 @@ public struct ClawgateCommand: AsyncParsableCommand {
         version: GatewaySettings.version,
         subcommands: [
             GatewayCommand.self, DevicesCommand.self, MeshCommand.self, AgentCommand.self, SessionsCommand.self, ModelsCommand.self,
-            AuditCommand.self,
+            AuditCommand.self, DoctorCommand.self,
         ],
         defaultSubcommand: GatewayCommand.self
     )
