@@ -216,6 +216,7 @@ let package = Package(
                 "ClawgateGateway",
                 "ClawgateModels",
                 "ClawgateAgents",
+                "ClawgateSupport",
                 "ClawgateUpstream",
                 "clawgate",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

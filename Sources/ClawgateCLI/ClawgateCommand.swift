@@ -10,6 +10,7 @@ public struct ClawgateCommand: AsyncParsableCommand {
         subcommands: [
             GatewayCommand.self, DevicesCommand.self, MeshCommand.self, AgentCommand.self, SessionsCommand.self, ModelsCommand.self,
             ConfigCommand.self,
+            AuditCommand.self, DoctorCommand.self,
         ],
         defaultSubcommand: GatewayCommand.self
     )
@@ -20,8 +21,11 @@ public struct ClawgateCommand: AsyncParsableCommand {
 struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway",
-        abstract: "Run the gateway or query a running one.",
-        subcommands: [RunCommand.self, StatusCommand.self, HealthCommand.self, ProbeCommand.self, CallCommand.self],
+        abstract: "Run the gateway, query a running one, or install it as a service.",
+        subcommands: [
+            RunCommand.self, StatusCommand.self, HealthCommand.self, ProbeCommand.self, CallCommand.self, InstallCommand.self,
+            UninstallCommand.self, RestartCommand.self,
+        ],
         defaultSubcommand: RunCommand.self
     )
 }

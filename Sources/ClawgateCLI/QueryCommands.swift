@@ -4,53 +4,100 @@ import ClawgateGateway
 import ClawgateProtocol
 import Foundation
 
-/// `clawgate gateway status`: is a gateway there, and does it answer RPC?
+/// `clawgate gateway status`: is a gateway there, and does it answer RPC? With `--deep`, also
+/// its readiness and counts, and other gateways on this machine.
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "status", abstract: "Probe the gateway (connect handshake; with --require-rpc also a read RPC)."
+        commandName: "status",
+        abstract: "Probe the gateway (connect handshake; with --require-rpc also a read RPC; with --deep also look for duplicate gateways)."
     )
 
     @OptionGroup var client: ClientOptions
     @Flag(name: .customLong("require-rpc"), help: "Also call `status` (read scope) and fail if it does not answer.")
     var requireRPC = false
+    @Flag(help: "Also report readiness and counts, and warn about other gateways on nearby ports or in other state dirs.")
+    var deep = false
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
         let url = (try? client.resolve().options.url) ?? client.url ?? "?"
+        let wantsStatus = requireRPC || deep
+        var failure: (any Error)?
+        var hello: HelloOk?
+        var status: JSONValue?
         do {
-            let requireRPC = self.requireRPC
-            let (hello, status) = try await client.withConnection { connection -> (HelloOk, JSONValue?) in
-                let status = requireRPC ? try await connection.call("status") : nil
+            (hello, status) = try await client.withConnection { connection -> (HelloOk, JSONValue?) in
+                let status = wantsStatus ? try await connection.call("status") : nil
                 return (connection.hello, status)
             }
-            if json {
-                var object: [String: JSONValue] = [
-                    "url": .string(url), "reachable": true, "protocol": .int(hello.protocol),
-                    "server": ["version": .string(hello.server.version), "connId": .string(hello.server.connId)],
-                    "scopes": .array((hello.auth?.scopes ?? []).map { .string($0) }),
-                ]
-                if let status { object["rpc"] = ["ok": true, "status": status] }
-                print(Output.json(.object(object), pretty: false))
-            } else {
-                print("Gateway: \(url)")
+        } catch {
+            failure = error
+        }
+        let duplicates = deep ? await scanForDuplicates(url: url) : []
+        if json {
+            var object: [String: JSONValue] = ["url": .string(url), "reachable": .bool(hello != nil)]
+            if let hello {
+                object["protocol"] = .int(hello.protocol)
+                object["server"] = ["version": .string(hello.server.version), "connId": .string(hello.server.connId)]
+                object["scopes"] = .array((hello.auth?.scopes ?? []).map { .string($0) })
+            }
+            if let status { object["rpc"] = ["ok": true, "status": status] }
+            if let failure { object["error"] = .string("\(failure)") }
+            if deep { object["duplicates"] = (try? JSONCoding.value(of: duplicates)) ?? .array([]) }
+            print(Output.json(.object(object), pretty: false))
+        } else {
+            print("Gateway: \(url)")
+            if let hello {
                 print("Runtime: running (server \(hello.server.version), protocol \(hello.protocol), uptime \((hello.snapshot.uptimeMs) / 1000)s)")
                 print("Connectivity probe: ok")
-                if let status {
-                    let gateway = status["gateway"]
-                    let connections = gateway?["connections"]?["total"]?.intValue ?? 0
-                    print("RPC probe: ok (status: \(connections) connection(s), auth \(gateway?["authMode"]?.stringValue ?? "?"))")
-                }
-            }
-        } catch {
-            if json {
-                print(Output.json(["url": .string(url), "reachable": false, "error": .string("\(error)")], pretty: false))
             } else {
-                print("Gateway: \(url)")
                 print("Connectivity probe: failed")
                 if requireRPC { print("RPC probe: failed") }
             }
-            throw Output.fail("\(error)")
+            if let status { printStatus(status) }
+            for duplicate in duplicates {
+                var line = "warning: another gateway at \(duplicate.url)"
+                if let stateDir = duplicate.stateDir { line += " (state dir \(stateDir)" + (duplicate.pid.map { ", pid \($0))" } ?? ")") }
+                print(line + ": clients may reach the wrong one")
+            }
+            if deep && duplicates.isEmpty { print("Duplicates: none found (nearby ports and known state dirs)") }
         }
+        if let failure { throw Output.fail("\(failure)") }
+    }
+
+    private func printStatus(_ status: JSONValue) {
+        let gateway = status["gateway"]
+        let connections = gateway?["connections"]?["total"]?.intValue ?? 0
+        print("RPC probe: ok (status: \(connections) connection(s), auth \(gateway?["authMode"]?.stringValue ?? "?"))")
+        guard deep else { return }
+        if let readiness = gateway?["readiness"] {
+            let failing = (readiness["failing"]?.arrayValue ?? []).compactMap(\.stringValue)
+            print("Readiness: " + (readiness["ready"]?.boolValue == true ? "ready" : "not ready (failing: \(failing.joined(separator: ", ")))"))
+        }
+        if let agents = gateway?["agents"] {
+            let mesh = agents["mesh"]
+            print(
+                "Agents: \(agents["hosted"]?.intValue ?? 0) hosted; mesh \(mesh?["total"]?.intValue ?? 0) registered, "
+                    + "\(mesh?["online"]?.intValue ?? 0) online, \(mesh?["stale"]?.intValue ?? 0) stale, \(mesh?["connected"]?.intValue ?? 0) connected"
+            )
+        }
+        if let mesh = gateway?["mesh"], let tasks = mesh["tasks"]?.objectValue {
+            let counts = tasks.keys.sorted().compactMap { key in tasks[key]?.intValue.flatMap { $0 > 0 ? "\(key) \($0)" : nil } }
+            print("Mesh tasks: \(counts.isEmpty ? "none" : counts.joined(separator: ", ")); dead letters \(mesh["deadLetters"]?.intValue ?? 0)")
+        }
+        print("Sessions: \(status["sessions"]?["count"]?.intValue ?? 0)")
+    }
+
+    /// Other gateways on this machine: nearby loopback ports and known state dirs.
+    private func scanForDuplicates(url: String) async -> [GatewayScanner.Sighting] {
+        let environment = ProcessInfo.processInfo.environment
+        let port = URL(string: url)?.port ?? GatewaySettings.defaultPort
+        let host = URL(string: url)?.host ?? "127.0.0.1"
+        let local = ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host)
+        return await GatewayScanner.scan(
+            aroundPort: port, excludingPort: local ? port : nil, currentStateDir: GatewayPaths.resolve(environment: environment).stateDir,
+            environment: environment
+        )
     }
 }
 

@@ -246,6 +246,19 @@ public final class SQLiteMeshStore: MeshStore {
     /// in assignee order (to skip a sort) over seeking the few active rows in the covering
     /// `(namespace, state, assignee)` index. Active tasks are bounded by the agents' concurrency
     /// limits, so fetching one short string per row is cheap.
+    /// One `GROUP BY` over the `(state, …)` indexes: the store's size, not a page of it, so
+    /// dashboards see every task kept (terminal ones until retention prunes them).
+    public func taskCountsByState() async throws -> [TaskState: Int] {
+        try await writer.read { db in
+            var counts: [TaskState: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM tasks GROUP BY state") {
+                let name: String = row["state"]
+                if let state = TaskState(rawValue: name) { counts[state] = row["n"] }
+            }
+            return counts
+        }
+    }
+
     public func activeTaskCounts(namespace: String) async throws -> [String: Int] {
         try await writer.read { db in
             let assignees = try String?.fetchAll(

@@ -142,8 +142,14 @@ public struct HealthSnapshot: Codable, Sendable, Equatable {
     public var channelLabels: [String: String]
     public var heartbeatSeconds: Int
     public var defaultAgentId: String
+    /// Hosted agents: `{agentId, name?, isDefault, heartbeat, sessions{path, count, recent[]}}`.
     public var agents: [JSONValue]
     public var sessions: Sessions
+    /// Clawgate's additions (absent in the reference): uptime, the agent mesh's counts and
+    /// which readiness components fail.
+    public var uptimeMs: Int?
+    public var mesh: MeshSummary?
+    public var readiness: ReadinessSummary?
 
     public init(
         ok: Bool, ts: Int, durationMs: Int, heartbeatSeconds: Int, defaultAgentId: String, agents: [JSONValue] = [],

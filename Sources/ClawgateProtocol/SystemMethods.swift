@@ -107,6 +107,12 @@ public struct StatusResult: Codable, Sendable, Equatable {
         public var configPath: String?
         /// Only for admins: config reload mode, applied hash, last refused edit, pending restart.
         public var configReload: ConfigReloadStatus?
+        /// Hosted agents and mesh agents, counted.
+        public var agents: AgentCounts?
+        /// The agent mesh: agents, tasks by state, dead letters.
+        public var mesh: MeshSummary?
+        /// What `/ready` says, with the failing components.
+        public var readiness: ReadinessSummary?
 
         public init(
             ok: Bool, version: String, uptimeMs: Int, startedAt: Int, protocol: ProtocolRange, authMode: String, bind: String,

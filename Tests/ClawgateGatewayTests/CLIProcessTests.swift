@@ -59,10 +59,10 @@ struct CLIProcessTests {
         var port = 0
         let environment: [String: String]
 
-        init(arguments: [String] = [], environment: [String: String]) async throws {
+        init(arguments: [String] = [], port requested: Int = 0, environment: [String: String]) async throws {
             self.environment = environment
             process.executableURL = URL(fileURLWithPath: CLIProcessTests.binary)
-            process.arguments = ["gateway", "run", "--port", "0"] + arguments
+            process.arguments = ["gateway", "run", "--port", String(requested)] + arguments
             process.environment = environment
             process.standardOutput = stdout
             process.standardError = stderr

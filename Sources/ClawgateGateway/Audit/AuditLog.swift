@@ -16,6 +16,8 @@ public final class AuditLog: Sendable {
         public static let authSuccess = "auth.success"
         public static let authFailure = "auth.failure"
         public static let pairingDecision = "pairing.decision"
+        /// A device asked to be paired (a decision is pending).
+        public static let pairingRequest = "pairing.request"
         public static let configChange = "config.change"
         public static let adminRPC = "admin.rpc"
         public static let meshDenied = "mesh.denied"
@@ -53,8 +55,9 @@ public final class AuditLog: Sendable {
         return file.appendLine(line)
     }
 
+    /// UTC with the zone spelled out (`…T10:02:11.204Z`): audit lines are compared across machines.
     static func timestamp(ms: Int) -> String {
         Date(timeIntervalSince1970: Double(ms) / 1000)
-            .formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
+            .formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
     }
 }

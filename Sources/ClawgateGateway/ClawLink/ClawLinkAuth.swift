@@ -1,3 +1,4 @@
+import ClawgateProtocol
 import Foundation
 import HTTPTypes
 import NIOCore
@@ -20,50 +21,63 @@ struct ClawLinkAuth: Sendable {
         case rateLimited(retryAfterMs: Int)
     }
 
+    /// - surface: names the API in the audit log (`clawlink`, `clawlink.ws`, `seed-api`,
+    ///   `openai`, `tools.invoke`).
     /// - countFailures: false for the upgrade decision: a refused upgrade falls through to the
-    ///   HTTP route of the same path, which checks again and counts the failure once.
+    ///   HTTP route of the same path, which checks again and counts (and audits) the failure once.
     func check(
-        headers: HTTPFields, authority: String?, remote: SocketAddress?, query: String?, allowQueryToken: Bool,
+        surface: String, headers: HTTPFields, authority: String?, remote: SocketAddress?, query: String?, allowQueryToken: Bool,
         countFailures: Bool = true
     ) -> Outcome {
         let settings = gateway.settings
         let request = UpgradeRequest(remote: ClientAddress(remote), headers: headers, authority: authority)
-        // Why it failed, for the metrics: a fixed set of reasons, never the secret.
+        let key = request.clientAddress(trustedProxies: settings.trustedProxies)?.ip ?? "unknown"
+        /// nil when the credential is valid, else the reason (a fixed set of codes, never the
+        /// secret) for the audit log and, lowercased, the auth metrics.
         let failure: String?
         switch settings.authMode {
         case .none:
+            gateway.auditHTTPAuth(surface: surface, allowed: true, reason: nil, remote: key)
             return .allowed
         case .token, .password:
-            let secret = settings.authMode == .token ? settings.token : settings.password
+            let isToken = settings.authMode == .token
+            let secret = isToken ? settings.token : settings.password
             let presented = Self.bearer(headers) ?? (allowQueryToken ? Self.queryToken(query) : nil)
-            if let secret, let presented, !presented.isEmpty {
-                failure = secret.matches(presented) ? nil : "secret_mismatch"
+            if let presented, !presented.isEmpty {
+                let valid = secret?.matches(presented) ?? false
+                failure = valid ? nil
+                    : isToken ? ConnectErrorDetailCode.authTokenMismatch : ConnectErrorDetailCode.authPasswordMismatch
             } else {
-                failure = secret == nil ? "secret_not_configured" : "secret_missing"
+                failure = isToken ? ConnectErrorDetailCode.authTokenMissing : ConnectErrorDetailCode.authPasswordMissing
             }
         case .trustedProxy:
-            failure = trustedProxyAdmits(request) ? nil : "trusted_proxy_rejected"
+            failure = trustedProxyAdmits(request) ? nil : ConnectErrorDetailCode.authTrustedProxyRejected
         }
         if failure != nil && !countFailures { return .unauthorized }
         let limited = gateway.rateLimiter.applies(directLocal: request.isDirectLocal, hasBrowserOrigin: request.origin != nil)
-        let key = request.clientAddress(trustedProxies: settings.trustedProxies)?.ip ?? "unknown"
         if limited, let retryAfter = gateway.rateLimiter.beginAttempt(key, nowMs: Clock.nowMs()) {
-            gateway.metrics.authRateLimited(surface)
+            gateway.metrics.authRateLimited(self.surface)
+            gateway.auditHTTPAuth(surface: surface, allowed: false, reason: ConnectErrorDetailCode.authRateLimited, remote: key)
             return .rateLimited(retryAfterMs: retryAfter)
         }
         if let failure {
-            gateway.metrics.authFailure(surface, reason: failure)
+            gateway.metrics.authFailure(self.surface, reason: failure.lowercased())
+            gateway.auditHTTPAuth(surface: surface, allowed: false, reason: failure, remote: key)
             return .unauthorized
         }
         if limited { gateway.rateLimiter.recordSuccess(key) }
+        gateway.auditHTTPAuth(surface: surface, allowed: true, reason: nil, remote: key)
         return .allowed
     }
 
     /// Throws the 401 / 429 answer unless allowed.
     func require(
-        headers: HTTPFields, authority: String?, remote: SocketAddress?, query: String?, allowQueryToken: Bool = false
+        surface: String, headers: HTTPFields, authority: String?, remote: SocketAddress?, query: String?,
+        allowQueryToken: Bool = false
     ) throws(ClawLinkError) {
-        switch check(headers: headers, authority: authority, remote: remote, query: query, allowQueryToken: allowQueryToken) {
+        switch check(
+            surface: surface, headers: headers, authority: authority, remote: remote, query: query, allowQueryToken: allowQueryToken
+        ) {
         case .allowed: return
         case .unauthorized: throw ClawLinkError.unauthorized
         case .rateLimited(let retryAfterMs): throw ClawLinkError.rateLimited(retryAfterMs: retryAfterMs)

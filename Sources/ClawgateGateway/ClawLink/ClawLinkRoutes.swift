@@ -122,18 +122,31 @@ enum ClawLinkRoutes {
     ) async -> Response {
         do {
             try ClawLinkAuth(gateway: gateway).require(
-                headers: request.headers, authority: request.head.authority, remote: context.remoteAddress,
+                surface: "clawlink", headers: request.headers, authority: request.head.authority, remote: context.remoteAddress,
                 query: request.uri.query, allowQueryToken: allowQueryToken
             )
             return try await body(ClawLinkRelay(gateway: gateway))
         } catch let failure as ClawLinkError {
+            if failure.status == .forbidden { auditDenied(gateway, request, context, failure.message, surface: "clawlink") }
             return error(failure)
         } catch let failure as MeshError {
+            if failure.kind == .forbidden { auditDenied(gateway, request, context, failure.message, surface: "clawlink") }
             return error(ClawLinkError(failure))
         } catch {
             gateway.logger.error("clawlink request failed", metadata: ["method": "\(request.method)", "error": "\(error)"])
             return Self.error(ClawLinkError(.internalServerError, "internal error"))
         }
+    }
+
+    /// A mesh authorization refusal on an HTTP API, for the audit log (the path, never the query).
+    static func auditDenied(
+        _ gateway: GatewayCore, _ request: Request, _ context: GatewayRequestContext, _ reason: String, surface: String
+    ) {
+        let remote = UpgradeRequest(remote: ClientAddress(context.remoteAddress), headers: request.headers, authority: request.head.authority)
+            .clientAddress(trustedProxies: gateway.settings.trustedProxies)?.ip
+        gateway.auditMeshDenied(
+            surface: surface, operation: "\(request.method) \(request.uri.path)", agentId: nil, reason: reason, remote: remote
+        )
     }
 
     static func parameter(_ context: GatewayRequestContext, _ name: String) throws(ClawLinkError) -> String {

@@ -112,6 +112,12 @@ struct ClawLinkSocketSession: Sendable {
         } catch let error as ClawLinkError {
             return Self.errorFrame(error.message, request: type)
         } catch let error as MeshError {
+            if error.kind == .forbidden {
+                gateway.auditMeshDenied(
+                    surface: "clawlink.ws", operation: String(type.prefix(64)), agentId: agentId, reason: error.message,
+                    remote: ClientAddress(channel.remoteAddress)?.ip
+                )
+            }
             return Self.errorFrame(error.message, request: type)
         } catch {
             logger.error("clawlink frame failed", metadata: ["type": "\(type.prefix(64))", "error": "\(error)"])

@@ -27,7 +27,7 @@ enum ClawLinkUpgrade {
         _ request: HTTPRequest, channel: any Channel, agentId: String, gateway: GatewayCore
     ) async -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
         let auth = ClawLinkAuth(gateway: gateway).check(
-            headers: request.headerFields, authority: request.authority, remote: channel.remoteAddress,
+            surface: "clawlink.ws", headers: request.headerFields, authority: request.authority, remote: channel.remoteAddress,
             query: query(path: request.path), allowQueryToken: true, countFailures: false
         )
         guard auth == .allowed else { return .dontUpgrade }

@@ -1,3 +1,4 @@
+import ClawgateMesh
 import ClawgateProtocol
 import Foundation
 import HummingbirdWebSocket
@@ -171,17 +172,16 @@ struct ConnectionSession: Sendable {
             }
             params = try JSONCoding.decode(ConnectParams.self, from: frame.params ?? .null)
         } catch {
-            return reject(
-                id: frame.id,
-                ErrorShape(code: ErrorCode.invalidRequest, message: "invalid connect params: \(JSONCoding.describe(error))"),
-                close: GatewayCloseCode.policyViolation
-            )
+            let error = ErrorShape(code: ErrorCode.invalidRequest, message: "invalid connect params: \(JSONCoding.describe(error))")
+            gateway.auditConnectRefused(error, params: nil, remote: remote)
+            return reject(id: frame.id, error, close: GatewayCloseCode.policyViolation)
         }
 
         let authorizer = HandshakeAuthorizer(gateway: gateway)
         switch await authorizer.authorize(params, request: request, nonce: nonce) {
         case .failure(let rejection):
             gateway.metrics.handshakeRejected(rejection.error)
+            gateway.auditConnectRefused(rejection.error, params: params, remote: remote)
             return reject(id: frame.id, rejection.error, close: rejection.closeCode)
         case .success(let admission):
             let remoteIP = request.clientAddress(trustedProxies: gateway.settings.trustedProxies)?.ip
@@ -211,6 +211,7 @@ struct ConnectionSession: Sendable {
                 )
             }
             if presenceChanged { gateway.announcePresence() }
+            gateway.auditConnectAdmitted(admission, connId: connId, remote: remote)
             logger.info(
                 "client connected",
                 metadata: [
@@ -315,7 +316,8 @@ struct ConnectionSession: Sendable {
     }
 
     /// The response to send now, or nil when the method answers later by itself. Counted in
-    /// the RPC series by method (registered names only) and outcome, with its duration.
+    /// the RPC series by method (registered names only) and outcome, with its duration; calls of
+    /// admin methods and mesh authorization refusals are audited here, for every method alike.
     func dispatch(_ frame: RequestFrame, handle: ConnectionHandle, logger: Logger) async -> ByteBuffer? {
         let started = ContinuousClock.now
         let handler = gateway.methods.handlers[frame.method]
@@ -335,10 +337,15 @@ struct ConnectionSession: Sendable {
                 ), .error
             )
         }
+        let audited = handle.role == .operator && !ScopePolicy.nodeMethods.contains(frame.method)
+            && ScopePolicy.requiredScope(for: frame.method) == OperatorScope.admin
         if let denial = ScopePolicy.authorize(method: frame.method, role: handle.role, scopes: handle.scopes) {
-            return (FrameEncoder.error(id: frame.id, ScopePolicy.error(for: denial, protocolVersion: handle.protocolVersion)), .denied)
+            let error = ScopePolicy.error(for: denial, protocolVersion: handle.protocolVersion)
+            if audited { gateway.auditAdminCall(method: frame.method, caller: handle, outcome: "denied", errorCode: error.code) }
+            return (FrameEncoder.error(id: frame.id, error), .denied)
         }
         guard let handler else {
+            if audited { gateway.auditAdminCall(method: frame.method, caller: handle, outcome: "unknown-method") }
             return (
                 FrameEncoder.error(id: frame.id, ErrorShape(code: ErrorCode.invalidRequest, message: "unknown method: \(frame.method)")),
                 .error
@@ -346,11 +353,21 @@ struct ConnectionSession: Sendable {
         }
         do {
             let context = MethodContext(connection: handle, gateway: gateway, requestId: frame.id)
-            guard let payload = try await handler(frame.params, context) else { return (nil, .ok) }
+            let payload = try await handler(frame.params, context)
+            if audited { gateway.auditAdminCall(method: frame.method, caller: handle, outcome: payload == nil ? "accepted" : "ok") }
+            guard let payload else { return (nil, .ok) }
             return (FrameEncoder.response(id: frame.id, payloadJSON: payload), .ok)
         } catch let error as MethodError {
+            if audited { gateway.auditAdminCall(method: frame.method, caller: handle, outcome: "error", errorCode: error.shape.code) }
+            if frame.method.hasPrefix("mesh."), error.shape.detailCode == MeshError.Kind.forbidden.rawValue {
+                gateway.auditMeshDenied(
+                    surface: "ws", operation: frame.method, agentId: nil, reason: error.shape.message, remote: handle.remoteIP,
+                    caller: handle
+                )
+            }
             return (FrameEncoder.error(id: frame.id, error.shape), .error)
         } catch {
+            if audited { gateway.auditAdminCall(method: frame.method, caller: handle, outcome: "error", errorCode: ErrorCode.unavailable) }
             logger.error("method failed", metadata: ["method": "\(frame.method)", "error": "\(error)"])
             return (
                 FrameEncoder.error(id: frame.id, ErrorShape(code: ErrorCode.unavailable, message: "\(frame.method) failed: \(error)")),

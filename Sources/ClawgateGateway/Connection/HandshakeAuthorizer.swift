@@ -24,6 +24,9 @@ struct HandshakeAuthorizer: Sendable {
         var deviceId: String?
         var issuedDeviceToken: String?
         var issuedAtMs: Int?
+        /// What admitted the client, for the audit log: the auth mode (`token`, `password`,
+        /// `trusted-proxy`, `none`) or `device-token`.
+        var credential = "none"
     }
 
     static let signatureSkewMs = 120_000
@@ -161,7 +164,8 @@ struct HandshakeAuthorizer: Sendable {
             let trustedBackend = clientId == "gateway-client" && clientMode == "backend" && directLocal
             return Admission(
                 protocolVersion: version, role: role, scopes: trustedBackend ? requested : [],
-                client: normalized(params.client, id: clientId, mode: clientMode), caps: params.caps ?? [], deviceId: nil
+                client: normalized(params.client, id: clientId, mode: clientMode), caps: params.caps ?? [], deviceId: nil,
+                credential: settings.authMode.rawValue
             )
         }
 
@@ -183,12 +187,20 @@ struct HandshakeAuthorizer: Sendable {
             // what its device was granted.
             if directLocal && settings.autoApproveLocalPairing && sharedFailure == nil {
                 paired = try await gateway.pairing.autoApprove(claim, nowMs: now)
+                gateway.auditPairingDecision(
+                    requestId: nil, deviceId: deviceId, decision: "approved", by: "auto:loopback", role: role.rawValue,
+                    scopes: paired.scopes, remote: address?.ip
+                )
                 gateway.logger.notice(
                     "device auto-approved (loopback)", metadata: ["deviceId": "\(deviceId)", "role": "\(role.rawValue)"]
                 )
             } else {
                 let (pending, isNew) = try await gateway.pairing.request(claim, reason: reason, nowMs: now)
                 if isNew {
+                    gateway.auditPairingRequest(
+                        requestId: pending.requestId, deviceId: deviceId, reason: reason, role: role.rawValue,
+                        scopes: pending.scopes, remote: address?.ip
+                    )
                     gateway.registry.broadcast(
                         event: GatewayEvent.devicePairRequested, payload: pending.info, droppable: false,
                         requiredScope: OperatorScope.pairing
@@ -225,7 +237,8 @@ struct HandshakeAuthorizer: Sendable {
         return Admission(
             protocolVersion: version, role: role, scopes: scopes,
             client: normalized(params.client, id: clientId, mode: clientMode), caps: params.caps ?? [],
-            deviceId: deviceId, issuedDeviceToken: issued, issuedAtMs: issuedAt
+            deviceId: deviceId, issuedDeviceToken: issued, issuedAtMs: issuedAt,
+            credential: sharedFailure == nil ? settings.authMode.rawValue : "device-token"
         )
     }
 

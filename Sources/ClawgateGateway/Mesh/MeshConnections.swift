@@ -57,10 +57,10 @@ final class MeshConnections: MeshPushSink {
         }
     }
 
-    /// Agents with at least one live push connection (gateway socket or ClawLink `/ws`).
+    /// Agents holding at least one live socket (gateway or ClawLink push socket).
     var connectedAgentCount: Int {
-        let bound = byAgent.withLock { Set($0.keys) }
-        return bound.union(clawLink.sockets.all.map(\.agentId)).count
+        let viaGateway = byAgent.withLock { Set($0.keys) }
+        return viaGateway.union(clawLink.sockets.all.map(\.agentId)).count
     }
 
     func isConnected(agentId: String) -> Bool {

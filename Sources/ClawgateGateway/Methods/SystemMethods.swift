@@ -5,7 +5,7 @@ import Foundation
 enum SystemMethods {
     static func register(into table: inout MethodTable) {
         table.register("health", HealthParams.self) { params, context in
-            params.probe == true ? context.gateway.refreshHealth() : context.gateway.health.current.snapshot
+            params.probe == true ? await context.gateway.refreshHealth() : context.gateway.health.current.snapshot
         }
         table.register("status", EmptyParams.self) { _, context in
             await context.gateway.status(includeSensitive: context.isAdmin)

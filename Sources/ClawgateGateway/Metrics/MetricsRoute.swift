@@ -27,7 +27,7 @@ enum MetricsRoute {
         if !gateway.settings.metricsPublic {
             let auth = ClawLinkAuth(gateway: gateway, surface: .metrics)
             switch auth.check(
-                headers: request.headers, authority: request.head.authority, remote: context.remoteAddress, query: nil,
+                surface: "metrics", headers: request.headers, authority: request.head.authority, remote: context.remoteAddress, query: nil,
                 allowQueryToken: false
             ) {
             case .allowed:

@@ -31,13 +31,17 @@ enum HooksRoutes {
             if !valid {
                 if let retryAfter = limiter.beginAttempt(address, nowMs: Clock.nowMs()) {
                     gateway.metrics.authRateLimited(.hooks)
+                    gateway.auditHTTPAuth(surface: "hooks", allowed: false, reason: "AUTH_RATE_LIMITED", remote: address)
                     var response = hookError(.tooManyRequests, "too many failed hook tokens; retry later")
                     response.headers[.retryAfter] = String(max(1, (retryAfter + 999) / 1000))
                     return response
                 }
-                gateway.metrics.authFailure(.hooks, reason: presented == nil ? "token_missing" : "token_mismatch")
+                let reason = (presented ?? "").isEmpty ? "HOOK_TOKEN_MISSING" : "HOOK_TOKEN_MISMATCH"
+                gateway.metrics.authFailure(.hooks, reason: reason.lowercased())
+                gateway.auditHTTPAuth(surface: "hooks", allowed: false, reason: reason, remote: address)
                 return hookError(.unauthorized, "invalid or missing hook token")
             }
+            gateway.auditHTTPAuth(surface: "hooks", allowed: true, reason: nil, remote: address, credential: "hook-token")
             let body: [String: JSONValue]
             do {
                 body = try await OpenAIRequest.readBody(request, limit: current.hooksMaxBodyBytes)

@@ -76,10 +76,12 @@ struct OpenAIRequest: Sendable {
         return nil
     }
 
-    static func authenticate(_ request: Request, context: GatewayRequestContext, gateway: GatewayCore) throws(OpenAIError) {
+    static func authenticate(
+        _ request: Request, context: GatewayRequestContext, gateway: GatewayCore, surface: String = "openai"
+    ) throws(OpenAIError) {
         let auth = ClawLinkAuth(gateway: gateway, surface: .openai)
         switch auth.check(
-            headers: request.headers, authority: request.head.authority, remote: context.remoteAddress, query: nil, allowQueryToken: false
+            surface: surface, headers: request.headers, authority: request.head.authority, remote: context.remoteAddress, query: nil, allowQueryToken: false
         ) {
         case .allowed: return
         case .unauthorized: throw OpenAIError.unauthorized

@@ -14,7 +14,7 @@ enum ToolsInvokeRoute {
     static func register(on router: Router<GatewayRequestContext>, gateway: GatewayCore) {
         router.post("/tools/invoke") { request, context in
             await OpenAIRoutes.answer {
-                try OpenAIRequest.authenticate(request, context: context, gateway: gateway)
+                try OpenAIRequest.authenticate(request, context: context, gateway: gateway, surface: "tools.invoke")
                 let body = try await OpenAIRequest.readBody(request, limit: maxBodyBytes)
                 for key in body.keys where !["tool", "args", "action", "sessionKey", "dryRun"].contains(key) {
                     throw OpenAIError.invalidRequest("unexpected field \"\(key)\"")

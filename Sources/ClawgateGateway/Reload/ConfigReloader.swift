@@ -63,7 +63,7 @@ actor ConfigReloader {
             let marker = "unreadable"
             guard examinedHash != marker else { return }
             examinedHash = marker
-            refuse(Rejection(error), source: "file")
+            refuse(Rejection(error), source: "file", newHash: marker, gateway: gateway)
             return
         }
         guard document.hash != examinedHash else { return }
@@ -83,7 +83,7 @@ actor ConfigReloader {
             let decision = try decide(settings: settings, tree: tree, running: gateway.settings, applyNow: true)
             commit(decision, hash: document.hash, tree: tree, source: "file", actor: nil, restartDelayMs: 0, gateway: gateway)
         } catch {
-            refuse(error, source: "file")
+            refuse(error, source: "file", newHash: document.hash, gateway: gateway)
         }
     }
 
@@ -316,6 +316,7 @@ actor ConfigReloader {
             lastAppliedAtMs = Clock.nowMs()
             lastError = nil
             lastErrorAtMs = nil
+            gateway.clearReloadFailure()
             pendingRestart = decision.outcome == .pendingRestart ? decision.restartPaths : []
         }
         let restart = decision.restartInfo(delayMs: restartDelayMs)
@@ -378,6 +379,7 @@ actor ConfigReloader {
         gateway.replaceSettings(ReloadPlan.hotPart(of: current, keeping: working))
         lastError = message
         lastErrorAtMs = Clock.nowMs()
+        gateway.reportReloadFailure(message)
         pendingRestart = paths
         logger.error("\(message); starting again with the previous \(paths.joined(separator: ", "))")
     }
@@ -392,9 +394,19 @@ actor ConfigReloader {
         }
     }
 
-    private func refuse(_ rejection: Rejection, source: String) {
+    /// A refused edit of the file keeps the config in force; `/ready` reports `config-reload`
+    /// until a later edit applies, and the audit log records the refusal (reason, not values).
+    private func refuse(_ rejection: Rejection, source: String, newHash: String, gateway: GatewayCore) {
         lastError = rejection.description
         lastErrorAtMs = Clock.nowMs()
+        gateway.reportReloadFailure(rejection.description)
+        let fields: [String: JSONValue] = [
+            "source": .string(source), "path": .string(path), "oldHash": .string(appliedHash), "newHash": .string(newHash),
+            "applied": .string("refused"), "error": .string(rejection.description),
+        ]
+        if !gateway.audit.record(AuditLog.Event.configChange, fields) {
+            logger.error("could not write the audit record of a config change", metadata: ["path": "\(gateway.audit.path)"])
+        }
         logger.error(
             "config change refused; keeping the config in force",
             metadata: ["source": "\(source)", "error": "\(rejection.description)", "appliedHash": "\(appliedHash)"]

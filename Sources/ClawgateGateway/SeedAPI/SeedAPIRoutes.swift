@@ -72,13 +72,15 @@ enum SeedAPIRoutes {
     ) async -> Response {
         do {
             try ClawLinkAuth(gateway: gateway, surface: .seedAPI).require(
-                headers: request.headers, authority: request.head.authority, remote: context.remoteAddress, query: request.uri.query
+                surface: "seed-api", headers: request.headers, authority: request.head.authority, remote: context.remoteAddress, query: request.uri.query
             )
             let (status, answer) = try await body(SeedAPI(gateway: gateway))
             return ClawLinkRoutes.json(status, answer)
         } catch let failure as ClawLinkError {
+            if failure.status == .forbidden { ClawLinkRoutes.auditDenied(gateway, request, context, failure.message, surface: "seed-api") }
             return SeedAPIError.response(failure)
         } catch let failure as MeshError {
+            if failure.kind == .forbidden { ClawLinkRoutes.auditDenied(gateway, request, context, failure.message, surface: "seed-api") }
             return SeedAPIError.response(failure)
         } catch {
             gateway.logger.error("seed api request failed", metadata: ["method": "\(request.method)", "error": "\(error)"])

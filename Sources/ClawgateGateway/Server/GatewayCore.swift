@@ -33,6 +33,8 @@ public final class GatewayCore: Sendable {
     let audit: AuditLog
     /// This gateway's own metrics registry (`GET /metrics`).
     let metrics: GatewayMetrics
+    let auditThrottle = AuditThrottle()
+    let readinessComponents = ReadinessComponents()
     let startedAtMs: Int
     let hostName: String
     private let runtime = Mutex(Runtime())
@@ -69,7 +71,10 @@ public final class GatewayCore: Sendable {
         gatewayEntry.instanceId = "gateway"
         let presence = PresenceTracker(gatewayEntry: gatewayEntry)
         self.presence = presence
-        self.health = HealthMonitor(stateDir: settings.paths.stateDir, heartbeatSeconds: settings.limits.tickIntervalMs / 1000)
+        self.health = HealthMonitor(
+            stateDir: settings.paths.stateDir, heartbeatSeconds: settings.limits.tickIntervalMs / 1000,
+            defaultAgentId: settings.agents.catalog.defaultId
+        )
         self.rateLimiter = AuthRateLimiter(policy: settings.rateLimit)
         let registry = self.registry
         let health = self.health
@@ -189,10 +194,10 @@ public final class GatewayCore: Sendable {
         registry.broadcast(event: GatewayEvent.tick, payload: TickEvent(ts: Clock.nowMs()), droppable: true)
     }
 
-    /// Rebuilds the health snapshot and pushes it to every client.
+    /// Rebuilds the health snapshot from the live state and pushes it to every client.
     @discardableResult
-    func refreshHealth() -> HealthSnapshot {
-        let (snapshot, version) = health.refresh()
+    func refreshHealth() async -> HealthSnapshot {
+        let (snapshot, version) = health.update(await buildHealthSnapshot())
         registry.broadcast(
             event: GatewayEvent.health, payload: snapshot,
             stateVersion: StateVersion(presence: presence.version, health: version), droppable: true
@@ -225,24 +230,56 @@ public final class GatewayCore: Sendable {
         let settings = self.settings
         let connections = registry.all
         let counts = await pairing.counts
-        let sessionsPath = (settings.paths.stateDir as NSString).appendingPathComponent("agents/main/sessions/sessions.json")
-        // No hosted agents or sessions exist yet (they arrive with the hosted-agents work): the
-        // reference shape is reported with truthful empty values.
+        let nowMs = Clock.nowMs()
+        let catalog = agents.catalog
+        let sessions = await sessionOverview()
+        let recent = sessions.flatMap { view in view.recent.map { (agentId: view.agentId, key: $0.key, entry: $0.entry) } }
+            .sorted { $0.entry.updatedAt > $1.entry.updatedAt }
+            .prefix(10)
+            .map { Self.sessionRow($0.key, $0.entry, agentId: $0.agentId, nowMs: nowMs) }
+        let byAgent: [JSONValue] = sessions.map { view in
+            var row: [String: JSONValue] = [
+                "agentId": .string(view.agentId), "path": .string(view.path), "count": .int(view.count),
+                "recent": .array(view.recent.prefix(3).map { Self.sessionRow($0.key, $0.entry, agentId: nil, nowMs: nowMs) }),
+            ]
+            if let error = view.error { row["error"] = .string(error) }
+            return .object(row)
+        }
+        let defaultModel = catalog.defaultAgent.models.first
+        let contextTokens = defaultModel.flatMap { ref in
+            agents.modelRows.first { $0.ref == ref }?.definition.contextWindow
+        }
+        let mesh = await meshSummary()
+        let readiness = self.readiness.summary
+        var gateway = StatusResult.GatewayStatus(
+            ok: true, version: GatewaySettings.version, uptimeMs: uptimeMs, startedAt: startedAtMs,
+            protocol: .init(min: ProtocolVersion.minimum, max: ProtocolVersion.maximum),
+            authMode: settings.authMode.rawValue, bind: settings.bind.rawValue, port: port ?? settings.port,
+            connections: .init(
+                total: connections.count, operators: connections.filter { $0.role == .operator }.count,
+                nodes: connections.filter { $0.role == .node }.count, pending: registry.pendingCount
+            ),
+            presenceCount: presence.count, pairing: .init(paired: counts.paired, pending: counts.pending),
+            stateDir: includeSensitive ? settings.paths.stateDir : nil,
+            configPath: includeSensitive ? settings.paths.configPath : nil
+        )
+        gateway.agents = AgentCounts(
+            hosted: catalog.agents.count, mesh: mesh?.agents ?? .init(total: 0, online: 0, stale: 0, connected: 0)
+        )
+        gateway.mesh = mesh
+        gateway.readiness = readiness
         var result = StatusResult(
-            heartbeat: .init(defaultAgentId: "main", agents: []),
-            sessions: .init(paths: [sessionsPath], count: 0, defaults: .init(model: nil, contextTokens: nil), recent: [], byAgent: []),
-            gateway: .init(
-                ok: true, version: GatewaySettings.version, uptimeMs: uptimeMs, startedAt: startedAtMs,
-                protocol: .init(min: ProtocolVersion.minimum, max: ProtocolVersion.maximum),
-                authMode: settings.authMode.rawValue, bind: settings.bind.rawValue, port: port ?? settings.port,
-                connections: .init(
-                    total: connections.count, operators: connections.filter { $0.role == .operator }.count,
-                    nodes: connections.filter { $0.role == .node }.count, pending: registry.pendingCount
-                ),
-                presenceCount: presence.count, pairing: .init(paired: counts.paired, pending: counts.pending),
-                stateDir: includeSensitive ? settings.paths.stateDir : nil,
-                configPath: includeSensitive ? settings.paths.configPath : nil
-            )
+            // Clawgate runs no scheduled heartbeat turns: every agent is listed as not enabled.
+            heartbeat: .init(
+                defaultAgentId: catalog.defaultId,
+                agents: catalog.agents.map { ["agentId": .string($0.id), "enabled": false] }
+            ),
+            sessions: .init(
+                paths: sessions.map(\.path), count: sessions.reduce(0) { $0 + $1.count },
+                defaults: .init(model: defaultModel?.description, contextTokens: contextTokens),
+                recent: Array(recent), byAgent: byAgent
+            ),
+            gateway: gateway
         )
         if includeSensitive { result.gateway.configReload = await reloader.status }
         return result
@@ -272,6 +309,10 @@ public final class GatewayCore: Sendable {
         }
         let resolved = PairingResolved(
             requestId: request.requestId, deviceId: request.deviceId, decision: approve ? "approved" : "rejected", ts: now
+        )
+        auditPairingDecision(
+            requestId: request.requestId, deviceId: request.deviceId, decision: resolved.decision,
+            by: "operator:\(caller.deviceId ?? caller.connId)", role: request.role, scopes: request.scopes, remote: caller.remoteIP
         )
         logger.notice(
             "pairing decision",

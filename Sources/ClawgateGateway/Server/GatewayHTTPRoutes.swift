@@ -34,20 +34,20 @@ enum GatewayHTTPRoutes {
         return router
     }
 
+    /// 200 when ready, else 503. Loopback callers also learn which components fail and why
+    /// (`failing`, `details`); anyone else only `{ready}`.
     static func readiness(_ gateway: GatewayCore, request: Request, context: GatewayRequestContext) -> Response {
-        let ready = gateway.isReady
-        var failing: [String] = []
-        if !ready { failing.append(gateway.registry.isAccepting ? "starting" : "shutting-down") }
-        // Details only for callers on this machine.
+        let (summary, details) = gateway.readiness
         let local = (context.remoteAddress.flatMap { ClientAddress($0) })?.isLoopback ?? false
-        let body: String
+        var body: [String: JSONValue] = ["ready": .bool(summary.ready)]
         if local {
-            let failingJSON = failing.map { "\"\($0)\"" }.joined(separator: ",")
-            body = #"{"ready":\#(ready),"failing":[\#(failingJSON)],"uptimeMs":\#(gateway.uptimeMs)}"#
-        } else {
-            body = #"{"ready":\#(ready)}"#
+            body["failing"] = .array(summary.failing.map { .string($0) })
+            body["details"] = .object(details.mapValues { .string($0) })
+            body["uptimeMs"] = .int(gateway.uptimeMs)
         }
-        return json(ready ? .ok : .serviceUnavailable, body)
+        let text = (try? JSONCoding.encode(JSONValue.object(body), sortedKeys: true)).map { String(decoding: $0, as: UTF8.self) }
+            ?? #"{"ready":\#(summary.ready)}"#
+        return json(summary.ready ? .ok : .serviceUnavailable, text)
     }
 
     static func json(_ status: HTTPResponse.Status, _ body: String) -> Response {

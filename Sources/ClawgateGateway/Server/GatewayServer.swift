@@ -42,7 +42,27 @@ public final class GatewayServer: Sendable {
     public func run(
         signals: [UnixSignal] = [], onReady: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
-        let group = try makeServiceGroup(signals: signals, onReady: onReady)
+        // The first clients already get a health snapshot of the real state.
+        await core.refreshHealth()
+        let core = self.core
+        let logger = self.logger
+        let pid = getpid()
+        let group = try makeServiceGroup(signals: signals) { port in
+            do {
+                try GatewayInstanceFile.write(
+                    GatewayInstance(
+                        pid: pid, port: port, url: core.settings.connectURL(port: port), stateDir: core.settings.paths.stateDir,
+                        version: GatewaySettings.version, startedAtMs: core.startedAtMs
+                    )
+                )
+            } catch {
+                logger.warning("could not write the instance file", metadata: ["error": "\(error)"])
+            }
+            // Ready now: the snapshot must no longer say "starting".
+            await core.refreshHealth()
+            await onReady(port)
+        }
+        defer { GatewayInstanceFile.remove(stateDir: core.settings.paths.stateDir, pid: pid) }
         do {
             try await group.run()
         } catch {

@@ -2,10 +2,10 @@ import ClawgateProtocol
 import Logging
 import ServiceLifecycle
 
-/// The gateway's own background work — ticks, health refresh, mesh sweeps, the lateness probe —
-/// and its orderly shutdown: broadcast `shutdown`, close every socket with 1012, then let the
-/// listeners stop. For an in-process restart (config change) the `shutdown` event says so
-/// (`restartExpectedMs`) and agent runs keep going.
+/// The gateway's own background work — ticks, health refresh, readiness checks, mesh sweeps, the
+/// lateness probe — and its orderly shutdown: broadcast `shutdown`, close every socket with 1012,
+/// then let the listeners stop. For an in-process restart (config change) the `shutdown` event
+/// says so (`restartExpectedMs`) and agent runs keep going.
 ///
 /// It is the last service in the group, so ServiceLifecycle shuts it down first, while the
 /// listeners are still up to carry the close frames.
@@ -28,7 +28,16 @@ struct GatewayService: Service {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .milliseconds(limits.healthRefreshMs))
                     if Task.isCancelled { break }
-                    gateway.refreshHealth()
+                    await gateway.refreshHealth()
+                }
+            }
+            group.addTask {
+                // Readiness: the mesh store and the providers' reachability, first at once.
+                while !Task.isCancelled {
+                    let before = gateway.readiness.summary.failing
+                    await gateway.checkReadiness()
+                    if gateway.readiness.summary.failing != before { await gateway.refreshHealth() }
+                    try? await Task.sleep(for: .milliseconds(gateway.readinessIntervalMs))
                 }
             }
             group.addTask {

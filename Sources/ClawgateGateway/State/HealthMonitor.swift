@@ -2,8 +2,9 @@ import ClawgateProtocol
 import Foundation
 import Synchronization
 
-/// Produces the health snapshot (`health` RPC, `health` event, hello-ok snapshot) and its
-/// `stateVersion` counter. Refreshed periodically by the gateway service and on demand.
+/// Holds the health snapshot (`health` RPC, `health` event, hello-ok snapshot) and its
+/// `stateVersion` counter. `GatewayCore.refreshHealth` builds a new one from the live parts
+/// (agents, sessions, mesh, readiness), at start, periodically and on `health {probe:true}`.
 final class HealthMonitor: Sendable {
     private struct State {
         var snapshot: HealthSnapshot
@@ -12,14 +13,16 @@ final class HealthMonitor: Sendable {
     }
 
     private let state: Mutex<State>
-    let stateDir: String
     var heartbeatSeconds: Int { state.withLock { $0.heartbeatSeconds } }
 
-    init(stateDir: String, heartbeatSeconds: Int) {
-        self.stateDir = stateDir
-        self.state = Mutex(
-            State(snapshot: Self.build(stateDir: stateDir, heartbeatSeconds: heartbeatSeconds, durationMs: 0), heartbeatSeconds: heartbeatSeconds)
+    /// Starts with an empty snapshot that the gateway replaces before it accepts clients.
+    init(stateDir: String, heartbeatSeconds: Int, defaultAgentId: String) {
+        let sessionsPath = (stateDir as NSString).appendingPathComponent("agents/\(defaultAgentId)/sessions/sessions.json")
+        let initial = HealthSnapshot(
+            ok: true, ts: Clock.nowMs(), durationMs: 0, heartbeatSeconds: heartbeatSeconds, defaultAgentId: defaultAgentId,
+            agents: [], sessions: .init(path: sessionsPath, count: 0)
         )
+        self.state = Mutex(State(snapshot: initial, heartbeatSeconds: heartbeatSeconds))
     }
 
     /// The tick interval changed (listeners restarted after a config change).
@@ -31,28 +34,14 @@ final class HealthMonitor: Sendable {
         state.withLock { ($0.snapshot, $0.version) }
     }
 
-    /// Rebuilds the snapshot and bumps the version.
+    /// Installs a new snapshot and bumps the version.
     @discardableResult
-    func refresh() -> (snapshot: HealthSnapshot, version: Int) {
-        let started = ContinuousClock.now
-        var snapshot = Self.build(stateDir: stateDir, heartbeatSeconds: heartbeatSeconds, durationMs: 0)
-        let elapsed = ContinuousClock.now - started
-        snapshot.durationMs = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
-        return state.withLock { state in
+    func update(_ snapshot: HealthSnapshot) -> (snapshot: HealthSnapshot, version: Int) {
+        state.withLock { state in
             state.snapshot = snapshot
             state.version += 1
             return (snapshot, state.version)
         }
-    }
-
-    /// No hosted agents or sessions exist yet (they arrive with the hosted-agents work), so the
-    /// snapshot reports the default agent id and an empty session store truthfully.
-    static func build(stateDir: String, heartbeatSeconds: Int, durationMs: Int) -> HealthSnapshot {
-        let sessionsPath = (stateDir as NSString).appendingPathComponent("agents/main/sessions/sessions.json")
-        return HealthSnapshot(
-            ok: true, ts: Clock.nowMs(), durationMs: durationMs, heartbeatSeconds: heartbeatSeconds, defaultAgentId: "main",
-            agents: [], sessions: .init(path: sessionsPath, count: 0)
-        )
     }
 }
 

@@ -38,6 +38,9 @@ public protocol MeshStore: Sendable {
     func events(namespace: String?, afterSeq: Int, limit: Int) async throws -> [MeshEvent]
     func latestEventSeq() async throws -> Int
 
+    /// How many tasks each state holds, over every namespace (states without tasks are absent).
+    func taskCountsByState() async throws -> [TaskState: Int]
+
     /// Applies every part of `change` in one transaction and returns its events with their
     /// assigned sequence numbers. Fails (changing nothing) with `MeshStoreError.versionConflict`
     /// when a task's stored version is not the expected one, `.fileConflict` / `.stateConflict`
