@@ -82,6 +82,14 @@ struct ConfigReloadTests {
                 #expect(snapshot["issues"]?[0]?["path"] == "gateway.port")
                 #expect(snapshot["hash"] == .string(try fileHash(gw.configPath)))
             }
+            // `/ready` names the failing reload until a good edit.
+            let refused = try await waitForReadiness(gw) { status, _ in status == 503 }
+            #expect(refused.json["failing"] == ["config-reload"])
+            #expect(refused.json["details"]?["config-reload"]?.stringValue?.contains("gateway.port") == true)
+            let audited = try String(contentsOfFile: GatewayPaths(stateDir: stateDir).auditFile, encoding: .utf8)
+                .split(separator: "\n").filter { $0.contains(#""event":"config.change""#) && $0.contains(#""applied":"refused""#) }
+            #expect(audited.count == 1)
+            #expect(audited.first?.contains(#""oldHash":"\#(goodHash)""#) == true)
             // Not JSON5 at all.
             try writeConfigFile("{gateway: {auth: {token: '\(badSecret)'", to: gw.configPath)
             let syntax = try await eventually("the syntax error is logged") {
@@ -102,6 +110,8 @@ struct ConfigReloadTests {
                 #expect(reload?["mode"] == "hybrid")
             }
             #expect(gw.core.settings.logLevel == .debug)
+            let ready = try await waitForReadiness(gw) { status, _ in status == 200 }
+            #expect(ready.json["ready"] == true)
         }
         expectNoSecrets([token, badSecret], in: [logPath, GatewayPaths(stateDir: stateDir).auditFile])
     }
