@@ -433,6 +433,7 @@ public final class SQLiteMeshStore: MeshStore {
         return try await writer.write { db in
             try Self.checkVersions(change.upsertTasks, db)
             try Self.checkKnowledgeVersions(change, db)
+            try Self.checkLeases(change.expectedLeases, db)
 
             for agent in change.upsertAgents {
                 try db.cachedStatement(sql: """
@@ -525,6 +526,17 @@ public final class SQLiteMeshStore: MeshStore {
             }
             guard stored == expected else { throw MeshStoreError.versionConflict(taskId: task.taskId) }
             pending[task.taskId] = task.version
+        }
+    }
+
+    /// The deliveries a change re-leases or releases must still hold the lease it read.
+    private static func checkLeases(_ expected: [(deliveryId: String, leaseUntilMs: Int?)], _ db: Database) throws {
+        for (deliveryId, lease) in expected {
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT leaseUntilMs FROM deliveries WHERE deliveryId = ?"), arguments: [deliveryId])
+            guard let row, (row["leaseUntilMs"] as Int?) == lease else {
+                throw MeshStoreError.leaseConflict(deliveryId: deliveryId)
+            }
         }
     }
 

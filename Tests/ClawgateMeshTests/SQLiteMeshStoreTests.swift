@@ -301,6 +301,40 @@ struct SQLiteMeshStoreTests {
         }
     }
 
+    @Test("a change that expects a lease conflicts once the delivery was re-leased, and writes nothing", arguments: Backend.allCases)
+    func leaseConflict(backend: Backend) async throws {
+        try await withStore(backend) { store in
+            var setup = MeshChange()
+            setup.upsertDeliveries = [
+                delivery("o-1", to: "a1", kind: .taskOffer, task: "t1", created: 1, lease: 90),
+                delivery("n-1", to: "a1", created: 1, lease: nil),
+            ]
+            _ = try await store.commit(setup)
+            // A sweep read o-1 with lease 90; a poll leased it again (lease 200) before the sweep wrote.
+            var poll = MeshChange()
+            poll.expectedLeases = [("o-1", 90)]
+            var leased = delivery("o-1", to: "a1", kind: .taskOffer, task: "t1", created: 1, lease: 200)
+            leased.attempts = 2
+            poll.upsertDeliveries = [leased]
+            _ = try await store.commit(poll)
+            var stale = MeshChange()
+            stale.expectedLeases = [("o-1", 90)]
+            stale.upsertDeliveries = [delivery("o-1", to: "a1", kind: .taskOffer, task: "t1", created: 1, lease: nil)]
+            stale.events = [event("should.not.land")]
+            await #expect(throws: MeshStoreError.leaseConflict(deliveryId: "o-1")) { try await store.commit(stale) }
+            let kept = try #require(try await store.delivery(id: "o-1"))
+            #expect(kept.leaseUntilMs == 200)
+            #expect(kept.attempts == 2)
+            #expect(try await store.latestEventSeq() == 0)
+            // A lease of nil is expected as nil; a deleted delivery conflicts too.
+            var release = MeshChange()
+            release.expectedLeases = [("n-1", nil)]
+            release.deleteDeliveries = ["n-1"]
+            _ = try await store.commit(release)
+            await #expect(throws: MeshStoreError.leaseConflict(deliveryId: "n-1")) { try await store.commit(release) }
+        }
+    }
+
     // MARK: - Task queries
 
     @Test("overdue, queued and active-count queries")

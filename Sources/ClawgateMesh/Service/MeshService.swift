@@ -316,15 +316,29 @@ public actor MeshService {
     /// Hands out what waits for the agent (never destructively): each delivery is leased and
     /// comes back if it is not acknowledged (or, for offers, answered) within the lease.
     public func poll(agentId: String, limit: Int = 100) async throws -> [MeshDelivery] {
+        var attempt = 0
+        while true {
+            do {
+                return try await pollOnce(agentId: agentId, limit: limit)
+            } catch MeshStoreError.leaseConflict {
+                // A sweep or another poll re-leased one of them meanwhile: read again.
+                attempt += 1
+                if attempt >= 5 { throw MeshError(.conflict, "deliveries changed concurrently; poll again") }
+            }
+        }
+    }
+
+    private func pollOnce(agentId: String, limit: Int) async throws -> [MeshDelivery] {
         var agent = try await requireAgent(agentId)
         let nowMs = now()
         var leased = try await store.availableDeliveries(recipient: agentId, nowMs: nowMs, limit: max(1, min(limit, 1000)))
+        var change = MeshChange()
+        change.expectedLeases = leased.map { ($0.deliveryId, $0.leaseUntilMs) }
         for index in leased.indices {
             leased[index].attempts += 1
             leased[index].leaseUntilMs = nowMs + settings.leaseMs
         }
         agent.lastHeartbeatMs = nowMs
-        var change = MeshChange()
         change.upsertAgents = [agent]
         change.upsertDeliveries = leased
         try await commit(change)
@@ -376,14 +390,17 @@ public actor MeshService {
         }
         // Results and notices whose lease ran out unacknowledged: pushed again to a connected
         // recipient, otherwise released for its next poll.
-        let lapsed = try await store.expiredLeases(nowMs: nowMs, limit: 500)
-        if !lapsed.isEmpty {
+        for delivery in try await store.expiredLeases(nowMs: nowMs, limit: 500) {
+            var again = delivery
+            again.leaseUntilMs = nil
             var change = MeshChange()
-            for var delivery in lapsed {
-                delivery.leaseUntilMs = nil
-                add(delivery, to: &change, nowMs: nowMs)
+            change.expectedLeases = [(delivery.deliveryId, delivery.leaseUntilMs)]
+            add(again, to: &change, nowMs: nowMs)
+            do {
+                try await commit(change)
+            } catch MeshStoreError.leaseConflict {
+                // Its recipient polled it meanwhile: that lease stands.
             }
-            try await commit(change)
         }
         for task in try await store.overdueTasks(nowMs: nowMs, limit: 500) {
             _ = try? await transition(task.taskId, by: nil, .expire, event: MeshEventType.taskExpired) { task, change, nowMs in
@@ -517,18 +534,27 @@ public actor MeshService {
             try await commit(change)
             return
         }
-        if offer.attempts >= settings.maxDeliveryAttempts {
-            _ = try await transition(taskId, by: nil, .deadLetter, event: MeshEventType.taskDeadLettered) { task, change, nowMs in
-                change.deleteDeliveries.append(offer.deliveryId)
-                self.add(self.resultDelivery(task, nowMs: nowMs), to: &change, nowMs: nowMs)
+        // Only if the offer still holds the lease that expired: a poll may have leased it again
+        // while this sweep waited for the store (then that lease decides what happens next).
+        let expected = (deliveryId: offer.deliveryId, leaseUntilMs: offer.leaseUntilMs)
+        do {
+            if offer.attempts >= settings.maxDeliveryAttempts {
+                _ = try await transition(taskId, by: nil, .deadLetter, event: MeshEventType.taskDeadLettered) { task, change, nowMs in
+                    change.expectedLeases = [expected]
+                    change.deleteDeliveries.append(offer.deliveryId)
+                    self.add(self.resultDelivery(task, nowMs: nowMs), to: &change, nowMs: nowMs)
+                }
+                return
             }
+            var again = offer
+            again.leaseUntilMs = nil
+            var change = MeshChange()
+            change.expectedLeases = [expected]
+            add(again, to: &change, nowMs: nowMs)
+            try await commit(change)
+        } catch MeshStoreError.leaseConflict {
             return
         }
-        var again = offer
-        again.leaseUntilMs = nil
-        var change = MeshChange()
-        add(again, to: &change, nowMs: nowMs)
-        try await commit(change)
     }
 
     /// Commits, then pushes what the change created for connected agents and publishes events.

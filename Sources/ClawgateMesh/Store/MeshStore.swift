@@ -60,6 +60,12 @@ public struct MeshChange: Sendable {
     public var upsertTasks: [(task: MeshTask, expectedVersion: Int?)] = []
     public var upsertDeliveries: [MeshDelivery] = []
     public var deleteDeliveries: [String] = []
+    /// Deliveries that must still exist with exactly this lease when the change commits, else the
+    /// commit fails with `leaseConflict` and writes nothing. Whoever re-leases or releases a
+    /// delivery it read earlier states what it read, so a poll that leased the delivery in the
+    /// meantime is never overwritten with a stale copy (which could lose its lease and with it
+    /// the expiry that redelivers or dead-letters it).
+    public var expectedLeases: [(deliveryId: String, leaseUntilMs: Int?)] = []
     public var events: [NewMeshEvent] = []
     public var insertBroadcasts: [MeshBroadcast] = []
     /// Broadcast history kept per namespace after the insert.
@@ -87,6 +93,7 @@ public enum MeshStoreError: Error, Sendable, Equatable {
     case versionConflict(taskId: String)
     case fileConflict(namespace: String, key: String)
     case stateConflict(namespace: String, key: String)
+    case leaseConflict(deliveryId: String)
 }
 
 /// Filters for listing tasks.
