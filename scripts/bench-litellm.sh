@@ -2,7 +2,7 @@
 # Side by side: the proxy scenario (`clawgate-bench proxy`) against Clawgate and against
 # LiteLLM's proxy, both in front of the same local OpenAI-compatible upstream, in one run.
 #
-#   scripts/bench-litellm.sh                 # release builds, 10 s per measurement (~3 min)
+#   scripts/bench-litellm.sh                 # release builds, 10 s per measurement (~5 min)
 #   BENCH_DURATION=3 scripts/bench-litellm.sh
 #
 # It installs everything it needs: builds clawgate and clawgate-bench (swift build), creates a
@@ -13,8 +13,10 @@
 #   BENCH_CONFIG       release (default) or debug: which build of clawgate/clawgate-bench
 #   BENCH_DURATION     measured seconds per measurement (10)
 #   BENCH_WARMUP       warm-up seconds before each measurement (1)
-#   BENCH_RATES        open-loop rates for non-stream latency, comma-separated (100)
-#   BENCH_STREAM_RATE  open-loop rate for the streamed time to first byte (50)
+#   BENCH_RATES        open-loop rates for non-stream latency, comma-separated (25,50: LiteLLM's
+#                      proxy tops out below 100 req/s here, and above its maximum an open loop
+#                      measures its queue, not its latency)
+#   BENCH_STREAM_RATE  open-loop rate for the streamed time to first byte (25)
 #   BENCH_CONCURRENCY  closed-loop clients for max throughput (64)
 #   LITELLM_VERSION    pip version spec, e.g. ==1.80.0 (default: newest)
 #   LITELLM_WORKERS    litellm --num_workers (1)
@@ -30,8 +32,8 @@ cd "$root"
 config="${BENCH_CONFIG:-release}"
 duration="${BENCH_DURATION:-10}"
 warmup="${BENCH_WARMUP:-1}"
-rates="${BENCH_RATES:-100}"
-stream_rate="${BENCH_STREAM_RATE:-50}"
+rates="${BENCH_RATES:-25,50}"
+stream_rate="${BENCH_STREAM_RATE:-25}"
 concurrency="${BENCH_CONCURRENCY:-64}"
 workers="${LITELLM_WORKERS:-1}"
 venv="${LITELLM_VENV:-$root/.build/litellm-venv}"
@@ -69,9 +71,14 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/bench-litellm.XXXXXX")"
 upstream_pid=""
 litellm_pid=""
 cleanup() {
-    [ -n "$litellm_pid" ] && kill "$litellm_pid" 2>/dev/null && wait "$litellm_pid" 2>/dev/null
-    [ -n "$upstream_pid" ] && kill "$upstream_pid" 2>/dev/null && wait "$upstream_pid" 2>/dev/null
+    local status=$?
+    for pid in "$litellm_pid" "$upstream_pid"; do
+        [ -n "$pid" ] || continue
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
     rm -rf "$work"
+    exit "$status"
 }
 trap cleanup EXIT
 
@@ -151,6 +158,13 @@ def throughput(report):
 def ratio(a, b):
     return f"{a / b:.1f}x" if b and b > 0.01 and a is not None else "n/a"
 
+def kept_up(report, rate, kind):
+    name = report["through"]["name"]
+    for m in report["measurements"]:
+        if m["kind"] == kind and m["target"] == name and m.get("rate") == rate:
+            return m["errors"] == 0 and m["achievedRate"] >= rate * 0.99, m["achievedRate"]
+    return True, None
+
 print(f"proxy side by side (litellm {sys.argv[3]}, same upstream, same load generator):")
 g_rate, g_err = throughput(gateway)
 l_rate, l_err = throughput(litellm)
@@ -161,9 +175,15 @@ for label, g in g_added.items():
     l = l_added.get(label)
     if l is None:
         continue
-    print(f"  added {label}: p50 clawgate {g['p50Ms']:+.2f} ms, litellm {l['p50Ms']:+.2f} ms -> litellm/clawgate "
-          f"{ratio(l['p50Ms'], g['p50Ms'])}; p99 clawgate {g['p99Ms']:+.2f} ms, litellm {l['p99Ms']:+.2f} ms -> "
-          f"{ratio(l['p99Ms'], g['p99Ms'])}")
+    line = (f"  added {label}: p50 clawgate {g['p50Ms']:+.2f} ms, litellm {l['p50Ms']:+.2f} ms -> litellm/clawgate "
+            f"{ratio(l['p50Ms'], g['p50Ms'])}; p99 clawgate {g['p99Ms']:+.2f} ms, litellm {l['p99Ms']:+.2f} ms -> "
+            f"{ratio(l['p99Ms'], g['p99Ms'])}")
+    if g.get("rate") is not None:
+        for who, report in (("clawgate", gateway), ("litellm", litellm)):
+            ok, achieved = kept_up(report, g["rate"], g["kind"])
+            if not ok:
+                line += f" [{who} did not keep up: {achieved:.1f} req/s achieved, so this is queueing]"
+    print(line)
 errors = sum(m["errors"] for r in (gateway, litellm) for m in r["measurements"])
 if errors:
     print(f"  note: {errors} requests failed (see the JSON reports)")
