@@ -13,11 +13,11 @@ struct ConnectionsBenchCommand: AsyncParsableCommand {
         commandName: "connections",
         abstract: "Hold N idle authenticated WebSocket clients: gateway RSS per connection and tick lateness p99.",
         discussion: """
-            For each N (a fresh gateway each, started with gateway.limits.tickIntervalMs = --tick-ms), the bench reads \\
-            the gateway's VmRSS, connects N lean NIO clients (shared token, cli clients: no scopes, not in presence), \\
-            waits --settle seconds, reads VmRSS again, then holds them for --hold seconds while every client times \\
-            the gaps between the tick events it receives. RSS per connection = (RSS held - RSS before) / N. Tick \\
-            lateness = gap - configured interval (0 when early). The bench raises its open-file limit (setrlimit) \\
+            For each N (a fresh gateway each, started with gateway.limits.tickIntervalMs = --tick-ms), the bench reads \
+            the gateway's VmRSS, connects N lean NIO clients (shared token, cli clients: no scopes, not in presence), \
+            waits --settle seconds, reads VmRSS again, then holds them for --hold seconds while every client times \
+            the gaps between the tick events it receives. RSS per connection = (RSS held - RSS before) / N. Tick \
+            lateness = gap - configured interval (0 when early). The bench raises its open-file limit (setrlimit) \
             before starting the gateway, which inherits it.
             """
     )

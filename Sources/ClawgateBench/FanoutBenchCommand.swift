@@ -13,9 +13,9 @@ struct FanoutBenchCommand: AsyncParsableCommand {
         commandName: "fanout",
         abstract: "A mesh.broadcast to N connected agents: time until the last one has it, messages/s.",
         discussion: """
-            N agents (lean NIO clients sharing one paired device, cli clients, not in presence) each register in one \\
-            namespace; a sender agent of the same namespace calls mesh.broadcast --rounds times. Each round is timed \\
-            from sending mesh.broadcast until the last agent read its mesh.delivery push; messages/s = N / that time. \\
+            N agents (lean NIO clients sharing one paired device, cli clients, not in presence) each register in one \
+            namespace; a sender agent of the same namespace calls mesh.broadcast --rounds times. Each round is timed \
+            from sending mesh.broadcast until the last agent read its mesh.delivery push; messages/s = N / that time. \
             After each round (untimed) every agent acknowledges its delivery, so no redelivery overlaps the next.
             """
     )

@@ -11,10 +11,10 @@ struct HandshakeBenchCommand: AsyncParsableCommand {
         commandName: "handshake",
         abstract: "Connects/s and handshake latency (socket open → hello-ok), token auth and Ed25519 device auth.",
         discussion: """
-            N clients (ClawgateClient) each connect, wait for hello-ok and close, back to back. Latency is from \\
-            opening the socket to hello-ok; the rate counts whole connect + close cycles. token: shared token, \\
-            cli client (no scopes, not in presence). device: each client has its own Ed25519 device, paired during \\
-            setup (loopback auto-approval, reported as pairing), then signs the challenge on every connect and \\
+            N clients (ClawgateClient) each connect, wait for hello-ok and close, back to back. Latency is from \
+            opening the socket to hello-ok; the rate counts whole connect + close cycles. token: shared token, \
+            cli client (no scopes, not in presence). device: each client has its own Ed25519 device, paired during \
+            setup (loopback auto-approval, reported as pairing), then signs the challenge on every connect and \
             presents the shared token and its device token.
             """
     )

@@ -15,11 +15,11 @@ struct SoakBenchCommand: AsyncParsableCommand {
         commandName: "soak",
         abstract: "Mixed load (rpc + durable mesh delegations + proxied chat) for --duration: RSS slope (MB/hour) and p99 drift.",
         discussion: """
-            Three paced loads run at once against one gateway: `health` calls (--rpc-rate, over 4 connections), durable \\
-            mesh round trips (--mesh-rate, delegate → offer → accept → complete → result → ack, over 2 pairs) and \\
-            stateless /v1/chat/completions through the gateway to a local upstream in this process (--proxy-rate, open \\
-            loop). Latency runs from each operation's due time, so a stall shows up as latency. The gateway's VmRSS is \\
-            sampled every --sample-interval seconds; the slope is a least-squares fit over the samples after the first \\
+            Three paced loads run at once against one gateway: `health` calls (--rpc-rate, over 4 connections), durable \
+            mesh round trips (--mesh-rate, delegate → offer → accept → complete → result → ack, over 2 pairs) and \
+            stateless /v1/chat/completions through the gateway to a local upstream in this process (--proxy-rate, open \
+            loop). Latency runs from each operation's due time, so a stall shows up as latency. The gateway's VmRSS is \
+            sampled every --sample-interval seconds; the slope is a least-squares fit over the samples after the first \
             20 % of the run (the warm-up). p99 drift compares the first and the last --window of the run.
             """
     )
@@ -186,12 +186,12 @@ enum SoakLoad {
             func mb(_ bytes: Int?) -> String { bytes.map { String(format: "%.1f MB", ProcessStats.megabytes($0)) } ?? "n/a" }
             var line = "soak \(Int(duration)) s: RSS \(mb(samples.first?.bytes)) → \(mb(samples.last?.bytes)), slope "
                 + (slopeMBPerHour.map { String(format: "%+.2f MB/hour", $0) } ?? "n/a")
-                + " after warm-up (\(slopeSamples.count) samples); p99 first → last window:"
-            for kind in Kind.allCases {
-                guard let workload = workloads[kind] else { continue }
+                + " after warm-up (\(slopeSamples.count) samples); p99 first → last window: "
+            line += Kind.allCases.compactMap { kind -> String? in
+                guard let workload = workloads[kind] else { return nil }
                 let (first, last) = drift(workload) ?? (0, 0)
-                line += String(format: " %@ %.2f → %.2f ms", kind.rawValue, first, last)
-            }
+                return "\(kind.rawValue) " + String(format: "%.2f → %.2f ms", first, last)
+            }.joined(separator: ", ")
             let counts = Kind.allCases.map { "\(workloads[$0]?.count ?? 0) \($0.rawValue)" }.joined(separator: ", ")
             let errors = workloads.values.reduce(0) { $0 + $1.errors }
             return line + "; \(counts), \(errors) errors"

@@ -8,9 +8,9 @@ struct StartupBenchCommand: AsyncParsableCommand {
         commandName: "startup",
         abstract: "Process start to /ready 200 (polled every millisecond), and idle RSS after 10 s.",
         discussion: """
-            Each run spawns the gateway on a free port with an empty state directory (zero configuration: it \\
-            generates nothing but reads the token from the environment) and polls GET /ready over a fresh loopback \\
-            connection every --poll-ms until it answers 200. "listening" is the first answer of any status. The last \\
+            Each run spawns the gateway on a free port with an empty state directory and no config file (the token \
+            comes from the environment) and polls GET /ready over a fresh loopback connection every --poll-ms until \
+            it answers 200. "listening" is the first answer of any status. The last \
             run then stays idle for --idle seconds and the gateway's VmRSS is read.
             """
     )

@@ -10,8 +10,8 @@ struct UpstreamCommand: AsyncParsableCommand {
         commandName: "upstream",
         abstract: "Run the local OpenAI-compatible upstream (echo replies) until SIGINT or SIGTERM.",
         discussion: """
-            POST /v1/chat/completions answers "echo: <last user message>" at once (SSE chunks with stream: true), \\
-            for any model and any API key. It prints "upstream listening on http://HOST:PORT/v1" when ready. \\
+            POST /v1/chat/completions answers "echo: <last user message>" at once (SSE chunks with stream: true), \
+            for any model and any API key. It prints "upstream listening on http://HOST:PORT/v1" when ready. \
             Requests are counted, not kept.
             """
     )
