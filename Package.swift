@@ -168,8 +168,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Load generator: `clawgate-bench mesh|rpc` (durable delegation round trips over WS and
-        // the ClawLink HTTP API, latencies in an HdrHistogram).
+        // Load generator: `clawgate-bench handshake|rpc|mesh|connections|fanout|proxy|startup|soak`
+        // (one subcommand per scenario of BENCHMARKS.md, latencies in an HdrHistogram) and
+        // `upstream` (the local OpenAI-compatible upstream as its own process).
         .executableTarget(
             name: "ClawgateBench",
             dependencies: [
@@ -181,8 +182,11 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -206,6 +210,13 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // Runs every `clawgate-bench` scenario in --smoke --json mode against the debug gateway,
+        // so that the benchmarks cannot rot. Depends on both executables so `swift test` builds them.
+        .testTarget(
+            name: "ClawgateBenchTests",
+            dependencies: ["ClawgateProtocol", "ClawgateBench", "clawgate"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

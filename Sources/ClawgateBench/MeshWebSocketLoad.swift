@@ -130,7 +130,7 @@ enum MeshWebSocketLoad {
 
     /// Accepts and completes every offer pushed to the worker, until cancelled. Its tally has
     /// only steps (the accept and complete calls), no operations.
-    private static func workerLoop(_ worker: GatewayConnection, schedule: Schedule) async throws -> Tally {
+    static func workerLoop(_ worker: GatewayConnection, schedule: Schedule) async throws -> Tally {
         var tally = Tally()
         for await event in worker.events {
             tally.events[event.event, default: 0] += 1
@@ -162,49 +162,66 @@ enum MeshWebSocketLoad {
         var sequence = 0
         while !schedule.isOver {
             sequence += 1
-            let startNs = MonotonicClock.nowNs()
-            let task = try await delegator.call(
-                "mesh.delegate", params: ["to": .string(workerId), "type": "bench.echo", "context": ["n": .int(sequence)]]
-            )
-            let delegatedNs = MonotonicClock.nowNs()
-            guard let taskId = task["taskId"]?.stringValue else {
-                throw BenchError.protocolViolation("mesh.delegate answered without taskId: \(task)")
-            }
-            var deliveryIds: [String] = []
-            while true {
-                guard let event = await events.next() else {
-                    throw GatewayClientError.closed(code: nil, reason: "connection closed while waiting for task \(taskId)")
-                }
-                tally.events[event.event, default: 0] += 1
-                guard event.event == MeshGatewayEvent.delivery, let delivery = event.payload,
-                    delivery["kind"]?.stringValue == "task_result", let deliveryId = delivery["deliveryId"]?.stringValue
-                else { continue }
-                // Anything else (a result handed out again) is acknowledged along with ours.
-                deliveryIds.append(deliveryId)
-                if delivery["taskId"]?.stringValue == taskId { break }
-            }
-            let resultNs = MonotonicClock.nowNs()
-            let acked = try await delegator.call("mesh.ack", params: ["deliveryIds": .array(deliveryIds.map { .string($0) })])
-            let endNs = MonotonicClock.nowNs()
-            tally.recordStep("delegate", startNs: startNs, endNs: delegatedNs, operationStartNs: startNs, schedule: schedule)
-            tally.recordStep("until-result", startNs: delegatedNs, endNs: resultNs, operationStartNs: startNs, schedule: schedule)
-            tally.recordStep("ack", startNs: resultNs, endNs: endNs, operationStartNs: startNs, schedule: schedule)
-            guard (acked["acked"]?.intValue ?? 0) >= 1 else {
-                throw BenchError.protocolViolation("mesh.ack of \(deliveryIds) answered \(acked)")
-            }
-            tally.record(startNs: startNs, endNs: endNs, schedule: schedule)
+            let times = try await roundTrip(delegator, events: &events, workerId: workerId, sequence: sequence, tally: &tally)
+            tally.recordStep("delegate", startNs: times.startNs, endNs: times.delegatedNs, operationStartNs: times.startNs, schedule: schedule)
+            tally.recordStep("until-result", startNs: times.delegatedNs, endNs: times.resultNs, operationStartNs: times.startNs, schedule: schedule)
+            tally.recordStep("ack", startNs: times.resultNs, endNs: times.endNs, operationStartNs: times.startNs, schedule: schedule)
+            tally.record(startNs: times.startNs, endNs: times.endNs, schedule: schedule)
         }
         return tally
+    }
+
+    struct RoundTripTimes {
+        var startNs: UInt64
+        var delegatedNs: UInt64
+        var resultNs: UInt64
+        var endNs: UInt64
+    }
+
+    /// One durable round trip: `mesh.delegate` to the worker → its `task_result` delivery is
+    /// pushed here → `mesh.ack`. Counts the events read in `tally.events`.
+    static func roundTrip(
+        _ delegator: GatewayConnection, events: inout AsyncStream<EventFrame>.Iterator, workerId: String, sequence: Int,
+        tally: inout Tally
+    ) async throws -> RoundTripTimes {
+        let startNs = MonotonicClock.nowNs()
+        let task = try await delegator.call(
+            "mesh.delegate", params: ["to": .string(workerId), "type": "bench.echo", "context": ["n": .int(sequence)]]
+        )
+        let delegatedNs = MonotonicClock.nowNs()
+        guard let taskId = task["taskId"]?.stringValue else {
+            throw BenchError.protocolViolation("mesh.delegate answered without taskId: \(task)")
+        }
+        var deliveryIds: [String] = []
+        while true {
+            guard let event = await events.next() else {
+                throw GatewayClientError.closed(code: nil, reason: "connection closed while waiting for task \(taskId)")
+            }
+            tally.events[event.event, default: 0] += 1
+            guard event.event == MeshGatewayEvent.delivery, let delivery = event.payload,
+                delivery["kind"]?.stringValue == "task_result", let deliveryId = delivery["deliveryId"]?.stringValue
+            else { continue }
+            // Anything else (a result handed out again) is acknowledged along with ours.
+            deliveryIds.append(deliveryId)
+            if delivery["taskId"]?.stringValue == taskId { break }
+        }
+        let resultNs = MonotonicClock.nowNs()
+        let acked = try await delegator.call("mesh.ack", params: ["deliveryIds": .array(deliveryIds.map { .string($0) })])
+        let endNs = MonotonicClock.nowNs()
+        guard (acked["acked"]?.intValue ?? 0) >= 1 else {
+            throw BenchError.protocolViolation("mesh.ack of \(deliveryIds) answered \(acked)")
+        }
+        return RoundTripTimes(startNs: startNs, delegatedNs: delegatedNs, resultNs: resultNs, endNs: endNs)
     }
 }
 
 /// A non-durable baseline: one method (default `health`) called back to back on N connections.
 enum RPCLoad {
-    static func run(_ settings: LoadSettings, target: BenchTarget, method: String, params: JSONValue?) async throws -> RunResult {
+    static func run(_ settings: LoadSettings, identity: BenchIdentity, method: String, params: JSONValue?) async throws -> RunResult {
         let setupStartNs = MonotonicClock.nowNs()
         let barrier = StartBarrier(parties: settings.concurrency, warmup: settings.warmup, duration: settings.duration)
         let logger = Logger(label: "clawgate-bench")
-        let options = MeshWebSocketLoad.agentOptions(target)
+        let options = identity.options()
         let gate = SetupGate(limit: settings.setupParallelism)
         let outcomes = try await barrier.runParties(settings.concurrency) { _ in
             let ticket = await gate.enter()

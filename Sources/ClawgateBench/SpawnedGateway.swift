@@ -1,4 +1,6 @@
+import ClawgateProtocol
 import Foundation
+import Synchronization
 
 /// Where the load goes: a gateway given by `--url`, or one this process started.
 struct BenchTarget: Sendable {
@@ -6,6 +8,30 @@ struct BenchTarget: Sendable {
     var url: String
     var token: String?
     var spawned: Bool
+    /// The gateway's process (spawned, or `--pid`): where its RSS is read.
+    var pid: Int32? = nil
+    /// The binary that was started (nil for `--url`).
+    var binary: String? = nil
+
+    /// `{url, spawned, binary?, pid?}` for the JSON reports.
+    var json: JSONValue {
+        var object: [String: JSONValue] = ["url": .string(url), "spawned": .bool(spawned)]
+        if let binary { object["binary"] = .string(binary) }
+        if let pid { object["pid"] = .int(Int(pid)) }
+        return .object(object)
+    }
+
+    /// Host and port of `url` (for the lean NIO client).
+    var hostAndPort: (host: String, port: Int)? {
+        guard let components = URLComponents(string: url), let host = components.host, let port = components.port else { return nil }
+        return (host, port)
+    }
+
+    /// The gateway's resident memory now, when its pid is known.
+    func residentBytes() -> Int? {
+        guard let pid else { return nil }
+        return ProcessStats.residentBytes(pid: pid)
+    }
 
     /// `http://host:port` (the ClawLink API shares the port).
     var httpBase: String {
@@ -23,26 +49,66 @@ struct BenchTarget: Sendable {
 /// A `clawgate` gateway run as a child process with a throw-away state directory, a random
 /// token and any free port; stopped with SIGTERM.
 final class SpawnedGateway: @unchecked Sendable {
+    // @unchecked: `Process` is not Sendable; after `run()` it is only read (pid, isRunning) and
+    // terminated, which Foundation allows from any thread.
     let process: Process
     let stateDir: URL
-    let target: BenchTarget
+    /// Monotonic time just before the process was spawned.
+    let launchedNs: UInt64
+    private let launchTarget: BenchTarget
+    /// The URL from the banner, once it was printed.
+    private let listeningURL = Mutex<String?>(nil)
 
-    private init(process: Process, stateDir: URL, target: BenchTarget) {
+    private init(process: Process, stateDir: URL, target: BenchTarget, launchedNs: UInt64) {
         self.process = process
         self.stateDir = stateDir
-        self.target = target
+        self.launchTarget = target
+        self.launchedNs = launchedNs
     }
+
+    /// Where to reach it (the URL from the banner once it listens).
+    var target: BenchTarget {
+        var target = launchTarget
+        if let url = listeningURL.withLock({ $0 }) { target.url = url }
+        return target
+    }
+
+    var pid: Int32 { process.processIdentifier }
 
     /// The `clawgate` binary in the same build folder as this executable.
     static func siblingBinary() -> String {
+        benchFolder().appendingPathComponent("clawgate").path
+    }
+
+    static func benchFolder() -> URL {
         let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? Bundle.main.executablePath ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("clawgate").path
+        return URL(fileURLWithPath: me).deletingLastPathComponent()
+    }
+
+    /// The gateway to start when none is named: a release build when there is one (a debug
+    /// bench in `.build/<triple>/debug` looks in `.build/<triple>/release`), else the sibling.
+    /// Benchmarks of a debug gateway measure the compiler's debug mode, not the gateway.
+    static func defaultBinary() -> String {
+        let folder = benchFolder()
+        if folder.lastPathComponent == "debug" {
+            let release = folder.deletingLastPathComponent().appendingPathComponent("release").appendingPathComponent("clawgate").path
+            if FileManager.default.isExecutableFile(atPath: release) { return release }
+        }
+        return siblingBinary()
     }
 
     /// `config`: written to `<stateDir>/clawgate.json` (the gateway's config file) before it starts.
+    /// Returns once the gateway printed its `listening on` banner.
     static func start(binary: String?, logLevel: String?, config: Data? = nil) async throws -> SpawnedGateway {
-        let path = binary ?? siblingBinary()
+        let spawned = try launch(binary: binary, logLevel: logLevel, config: config, port: 0)
+        try await spawned.waitUntilListening()
+        return spawned
+    }
+
+    /// Spawns the gateway and returns at once. `port` 0 lets it pick one (the banner tells).
+    static func launch(binary: String?, logLevel: String?, config: Data?, port: Int) throws -> SpawnedGateway {
+        let path = binary ?? defaultBinary()
         guard FileManager.default.isExecutableFile(atPath: path) else {
             throw BenchError.setup(
                 "no gateway binary at \(path): build it (swift build [-c release] --product clawgate), pass --gateway PATH, or pass --url"
@@ -51,15 +117,13 @@ final class SpawnedGateway: @unchecked Sendable {
         let stateDir = FileManager.default.temporaryDirectory.appendingPathComponent("clawgate-bench-\(shortRunId())")
         try FileManager.default.createDirectory(at: stateDir, withIntermediateDirectories: true)
         if let config { try config.write(to: stateDir.appendingPathComponent("clawgate.json")) }
-        let stdoutPath = stateDir.appendingPathComponent("gateway.stdout").path
-        let stderrPath = stateDir.appendingPathComponent("gateway.stderr").path
-        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stateDir.appendingPathComponent("gateway.stdout").path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stateDir.appendingPathComponent("gateway.stderr").path, contents: nil)
         let token = shortRunId() + shortRunId() + shortRunId() + shortRunId()
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
-        var arguments = ["gateway", "run", "--port", "0"]
+        var arguments = ["gateway", "run", "--port", String(port)]
         if let logLevel { arguments += ["--log-level", logLevel] }
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
@@ -70,29 +134,45 @@ final class SpawnedGateway: @unchecked Sendable {
         environment["OPENCLAW_GATEWAY_TOKEN"] = token
         process.environment = environment
         // Files rather than pipes: nobody has to keep draining them during the run.
-        process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
-        process.standardError = FileHandle(forWritingAtPath: stderrPath)
+        process.standardOutput = FileHandle(forWritingAtPath: stateDir.appendingPathComponent("gateway.stdout").path)
+        process.standardError = FileHandle(forWritingAtPath: stateDir.appendingPathComponent("gateway.stderr").path)
         process.standardInput = FileHandle.nullDevice
+        let launchedNs = MonotonicClock.nowNs()
         try process.run()
+        let url = port == 0 ? "" : "ws://127.0.0.1:\(port)"
+        return SpawnedGateway(
+            process: process, stateDir: stateDir,
+            target: BenchTarget(url: url, token: token, spawned: true, pid: process.processIdentifier, binary: path),
+            launchedNs: launchedNs
+        )
+    }
 
-        let gateway = { (url: String) in
-            SpawnedGateway(process: process, stateDir: stateDir, target: BenchTarget(url: url, token: token, spawned: true))
-        }
+    var stdoutPath: String { stateDir.appendingPathComponent("gateway.stdout").path }
+    var stderrPath: String { stateDir.appendingPathComponent("gateway.stderr").path }
+
+    /// The gateway's stderr (its log), for error messages.
+    func stderrTail(_ limit: Int = 2000) -> String {
+        String(((try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "").suffix(limit))
+    }
+
+    /// Waits (at most 30 s) for the `listening on ws://…` banner; stops the gateway and throws
+    /// when it exits or never prints it.
+    func waitUntilListening() async throws {
         let startedAt = Date()
         while Date().timeIntervalSince(startedAt) < 30 {
             let banner = (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? ""
-            if let port = parsePort(banner) {
-                return gateway("ws://127.0.0.1:\(port)")
+            if let port = Self.parsePort(banner) {
+                listeningURL.withLock { $0 = "ws://127.0.0.1:\(port)" }
+                return
             }
             if !process.isRunning {
-                let errors = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
-                try? FileManager.default.removeItem(at: stateDir)
-                throw BenchError.setup("the gateway exited (status \(process.terminationStatus)) before listening: \(errors.suffix(2000))")
+                let errors = stderrTail()
+                await stop()
+                throw BenchError.setup("the gateway exited (status \(process.terminationStatus)) before listening: \(errors)")
             }
-            try await Task.sleep(for: .milliseconds(50))
+            try await Task.sleep(for: .milliseconds(20))
         }
-        let spawned = gateway("")
-        await spawned.stop()
+        await stop()
         throw BenchError.setup("the gateway printed no \"listening on ws://…\" banner within 30 s")
     }
 

@@ -46,10 +46,11 @@ public final class UpstreamServer: Sendable {
     }
 
     /// Same, for long-running use (benchmark): start now, call `shutdown()` later.
+    /// `recordsRequests: false` keeps only the count (`requestCount`), not the request log.
     public static func start(
-        apiKey: String? = nil, host: String = "127.0.0.1", port: Int = 0, logger: Logger? = nil
+        apiKey: String? = nil, host: String = "127.0.0.1", port: Int = 0, logger: Logger? = nil, recordsRequests: Bool = true
     ) async throws -> UpstreamServer {
-        let state = UpstreamState(apiKey: apiKey)
+        let state = UpstreamState(apiKey: apiKey, recordsRequests: recordsRequests)
         let logger = logger ?? Self.quietLogger()
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self, bufferingPolicy: .bufferingNewest(1))
         let application = Application(
@@ -100,8 +101,12 @@ public final class UpstreamServer: Sendable {
         state.script(model: model, steps)
     }
 
-    /// Every request received, in order (including rejected ones).
+    /// Every request received, in order (including rejected ones); empty when started with
+    /// `recordsRequests: false`.
     public var requests: [RecordedRequest] { state.requests }
+
+    /// How many requests arrived (recorded or not).
+    public var requestCount: Int { state.requestCount }
 
     public func requests(path: String) -> [RecordedRequest] {
         state.requests.filter { $0.path == path }

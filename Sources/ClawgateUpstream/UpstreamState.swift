@@ -8,6 +8,8 @@ final class UpstreamState: Sendable {
         /// Models `GET /v1/models` lists, in the order they were first seen.
         var models: [String] = ["test-model"]
         var requests: [RecordedRequest] = []
+        /// Every request received, also when they are not recorded.
+        var requestCount = 0
         /// Source of the numbers in ids (`chatcmpl-<n>`, `call_<n>`, …): deterministic per server.
         var lastID = 0
         var cancelled = 0
@@ -15,11 +17,14 @@ final class UpstreamState: Sendable {
     }
 
     let apiKey: String?
+    /// Off for long benchmark runs, whose request log would grow without bound.
+    let recordsRequests: Bool
     private let storage = Mutex(Storage())
     private let shuttingDown = Atomic(false)
 
-    init(apiKey: String?) {
+    init(apiKey: String?, recordsRequests: Bool = true) {
         self.apiKey = apiKey
+        self.recordsRequests = recordsRequests
     }
 
     func script(model: String, _ steps: [UpstreamStep]) {
@@ -49,7 +54,8 @@ final class UpstreamState: Sendable {
     /// Records a request and counts it in flight until the returned token finishes.
     func begin(_ request: RecordedRequest) -> InFlightToken {
         storage.withLock { storage in
-            storage.requests.append(request)
+            if recordsRequests { storage.requests.append(request) }
+            storage.requestCount += 1
             storage.inFlight += 1
         }
         return InFlightToken(state: self)
@@ -79,6 +85,7 @@ final class UpstreamState: Sendable {
 
     var models: [String] { storage.withLock { $0.models } }
     var requests: [RecordedRequest] { storage.withLock { $0.requests } }
+    var requestCount: Int { storage.withLock { $0.requestCount } }
     var cancelledCount: Int { storage.withLock { $0.cancelled } }
     var inFlightCount: Int { storage.withLock { $0.inFlight } }
 }
