@@ -6,27 +6,18 @@ import Testing
 /// A TCP port nobody listens on right now (bound to 127.0.0.1:0, then released), for tests
 /// that put a port in the config file.
 func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw POSIXError(.EIO) }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let bound = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    guard bound == 0 else { throw POSIXError(.EADDRINUSE) }
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let named = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    guard named == 0 else { throw POSIXError(.EIO) }
-    return Int(UInt16(bigEndian: address.sin_port))
+    let (fd, port) = try boundLoopbackSocket(listening: false)
+    close(fd)
+    return port
 }
 
 /// A listening socket on 127.0.0.1 (some other program on a port); close it with `close(fd)`.
 func occupyPort() throws -> (fd: Int32, port: Int) {
+    try boundLoopbackSocket(listening: true)
+}
+
+/// A TCP socket bound to an ephemeral port on 127.0.0.1, listening or not.
+private func boundLoopbackSocket(listening: Bool) throws -> (fd: Int32, port: Int) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw POSIXError(.EIO) }
     var address = sockaddr_in()
@@ -40,7 +31,7 @@ func occupyPort() throws -> (fd: Int32, port: Int) {
     let named = withUnsafeMutablePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
     }
-    guard bound == 0, named == 0, listen(fd, 4) == 0 else {
+    guard bound == 0, named == 0, !listening || listen(fd, 4) == 0 else {
         close(fd)
         throw POSIXError(.EADDRINUSE)
     }
