@@ -21,12 +21,12 @@ final class GatewayMetrics: Sendable {
     private let uptime: Prometheus.Gauge
     private let startedAt = ContinuousClock.now
 
-    init(version: String, meshStaleAfterMs: Int) {
+    init(version: String) {
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
         factory = DescribedMetricsFactory(registry: registry)
         rpc = RPCMetrics(registry: registry)
-        mesh = MeshMetrics(registry: registry, staleAfterMs: meshStaleAfterMs)
+        mesh = MeshMetrics(registry: registry)
         var outbound: [SocketKind: OutboundQueueMetrics] = [:]
         for kind in SocketKind.allCases {
             outbound[kind] = OutboundQueueMetrics(
@@ -101,7 +101,7 @@ final class GatewayMetrics: Sendable {
         let epoch = mesh.epoch
         do {
             let agents = try await gateway.mesh.allAgents()
-            mesh.refresh(agents: agents, nowMs: MeshClock.nowMs(), epoch: epoch)
+            mesh.refresh(agents: agents, nowMs: MeshClock.nowMs(), staleAfterMs: gateway.mesh.settings.staleAfterMs, epoch: epoch)
         } catch {
             // The agent gauges keep their last values; the store's trouble is logged, not hidden.
             gateway.logger.warning("metrics: could not read the mesh registry", metadata: ["error": "\(error)"])

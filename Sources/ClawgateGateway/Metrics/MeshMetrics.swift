@@ -12,7 +12,6 @@ final class MeshMetrics: MeshObserver {
     static let maxOfflineAgents = 1000
 
     private let registry: PrometheusCollectorRegistry
-    private let staleAfterMs: Int
     private let received: [MeshMessageType: Counter]
     private let sentByKind: [DeliveryKind: Counter]
     private let latencyByKind: [DeliveryKind: DurationHistogram]
@@ -51,9 +50,8 @@ final class MeshMetrics: MeshObserver {
         var departed: [String: Int] = [:]
     }
 
-    init(registry: PrometheusCollectorRegistry, staleAfterMs: Int) {
+    init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
-        self.staleAfterMs = staleAfterMs
         func counter(_ name: String, _ labels: [(String, String)] = []) -> Counter {
             labels.isEmpty
                 ? registry.makeCounter(descriptor: GatewayMetrics.descriptor(name))
@@ -155,8 +153,9 @@ final class MeshMetrics: MeshObserver {
     var epoch: Int { state.withLock { $0.epoch } }
 
     /// Sets the agent gauges from a registry snapshot taken after `epoch` was read: registered
-    /// agents by their status, agents that vanished from the registry as offline.
-    func refresh(agents: [AgentView], nowMs: Int, epoch: Int) {
+    /// agents by their status, agents that vanished from the registry as offline. `staleAfterMs`
+    /// is the mesh setting in force (it can change on a config reload).
+    func refresh(agents: [AgentView], nowMs: Int, staleAfterMs: Int, epoch: Int) {
         let dropped: [AgentTally] = state.withLock { state in
             var present = Set<String>()
             for view in agents {

@@ -86,7 +86,7 @@ public final class GatewayCore: Sendable {
                 stateVersion: StateVersion(presence: version, health: health.current.version), droppable: true
             )
         }
-        let metrics = GatewayMetrics(version: GatewaySettings.version, meshStaleAfterMs: settings.mesh.staleAfterMs)
+        let metrics = GatewayMetrics(version: GatewaySettings.version)
         self.metrics = metrics
         self.startedAtMs = Clock.nowMs()
         var table = MethodTable()
