@@ -58,6 +58,8 @@ let package = Package(
                 "ClawgateMesh",
                 "ClawgateProtocol",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -2,6 +2,8 @@ import ClawgateMesh
 import ClawgateProtocol
 import Foundation
 import GRDB
+import NIOCore
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -17,18 +19,28 @@ import Darwin
 /// sort on, so a new model field needs no migration while every query still runs off an index.
 /// The columns are always written from the same value as the JSON, so they cannot drift apart.
 ///
-/// Sendable without `@unchecked`: the only state is a GRDB writer, which serialises its own
-/// access.
+/// Writes are group-committed on the store's own thread, where the mesh actor runs too (see
+/// `GroupCommit`): the actor's reads see its staged changes; readers on other threads (health,
+/// metrics, readiness) read committed data from the pool's reader connections.
+///
+/// Sendable without `@unchecked`: the state is a GRDB writer, which serialises its own access,
+/// and the group committer.
 public final class SQLiteMeshStore: MeshStore {
     /// Internal so tests can check the connection settings.
     let writer: any DatabaseWriter
+    /// Internal so tests can hold the thread and inspect batches.
+    let commits: GroupCommit
+    /// Used on the store's thread only (see `RecordCache`).
+    private let cache: SharedRecordCache
+
+    public var executor: any SerialExecutor { commits.loop.executor }
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     ///
     /// A `DatabasePool` rather than a queue so that polls and event reads, which dominate, run on
     /// reader connections alongside the single writer instead of queueing behind it (WAL allows
     /// that).
-    public init(path: String) throws {
+    public convenience init(path: String) throws {
         try Self.createFileIfMissing(path: path)
         var config = Self.configuration()
         config.prepareDatabase { db in
@@ -41,11 +53,14 @@ public final class SQLiteMeshStore: MeshStore {
         }
         let pool = try DatabasePool(path: path, configuration: config)
         try Self.migrator.migrate(pool)
-        writer = pool
+        self.init(writer: pool)
     }
 
     private init(writer: any DatabaseWriter) {
         self.writer = writer
+        let cache = SharedRecordCache()
+        self.cache = cache
+        self.commits = GroupCommit(writer: writer) { cache.withLock { $0.removeAll() } }
     }
 
     /// A private in-memory database, for tests: same schema and queries, nothing on disk.
@@ -62,6 +77,8 @@ public final class SQLiteMeshStore: MeshStore {
         // waiting a little is better than failing a mesh operation outright.
         config.busyMode = .timeout(5)
         config.foreignKeysEnabled = true
+        // Group commit keeps one transaction open across several writer accesses.
+        config.allowsUnsafeTransactions = true
         return config
     }
 
@@ -183,50 +200,67 @@ public final class SQLiteMeshStore: MeshStore {
                 CREATE INDEX broadcasts_created ON broadcasts(createdAtMs);
                 """)
         }
+        // Every state change of a task used to move its entries in five state-keyed indexes,
+        // each a page written to the WAL at every commit. Partial indexes hold only the tasks
+        // their query looks for (queued, active, with a deadline, terminal), so most changes
+        // touch two or three; one plain `(state)` index keeps the per-state counts index-only.
+        migrator.registerMigration("v3-partial-indexes") { db in
+            try db.execute(sql: """
+                DROP INDEX tasks_namespace_state_assignee;
+                DROP INDEX tasks_state_created;
+                DROP INDEX tasks_state_deadline;
+                DROP INDEX tasks_state_updated;
+                CREATE INDEX tasks_state ON tasks(state);
+                CREATE INDEX tasks_active_assignee ON tasks(namespace, assignee) WHERE \(TaskStateSQL.active);
+                CREATE INDEX tasks_queued_created ON tasks(createdAtMs, taskId) WHERE \(TaskStateSQL.queued);
+                CREATE INDEX tasks_open_deadline ON tasks(deadlineMs, taskId) WHERE \(TaskStateSQL.open);
+                CREATE INDEX tasks_terminal_updated ON tasks(updatedAtMs) WHERE \(TaskStateSQL.terminal);
+                """)
+        }
         return migrator
     }
 
     // MARK: - Agents
 
-    public func agent(id: String) async throws -> MeshAgent? {
-        try await writer.read { db in
-            try Self.decodeOne(MeshAgent.self, db, sql: "SELECT json FROM agents WHERE agentId = ?", arguments: [id])
+    public nonisolated(nonsending) func agent(id: String) async throws -> MeshAgent? {
+        try await read { db in
+            try self.record(MeshAgent.self, db, sql: "SELECT agentId, json FROM agents WHERE agentId = ?", arguments: [id])
         }
     }
 
-    public func agents(namespace: String?) async throws -> [MeshAgent] {
-        try await writer.read { db in
+    public nonisolated(nonsending) func agents(namespace: String?) async throws -> [MeshAgent] {
+        try await read { db in
             if let namespace {
-                return try Self.decodeAll(
-                    MeshAgent.self, db, sql: "SELECT json FROM agents WHERE namespace = ? ORDER BY agentId",
+                return try self.records(
+                    MeshAgent.self, db, sql: "SELECT agentId, json FROM agents WHERE namespace = ? ORDER BY agentId",
                     arguments: [namespace])
             }
-            return try Self.decodeAll(MeshAgent.self, db, sql: "SELECT json FROM agents ORDER BY agentId")
+            return try self.records(MeshAgent.self, db, sql: "SELECT agentId, json FROM agents ORDER BY agentId")
         }
     }
 
     // MARK: - Tasks
 
-    public func task(id: String) async throws -> MeshTask? {
-        try await writer.read { db in
-            try Self.decodeOne(MeshTask.self, db, sql: "SELECT json FROM tasks WHERE taskId = ?", arguments: [id])
+    public nonisolated(nonsending) func task(id: String) async throws -> MeshTask? {
+        try await read { db in
+            try self.record(MeshTask.self, db, sql: "SELECT taskId, json FROM tasks WHERE taskId = ?", arguments: [id])
         }
     }
 
-    public func task(namespace: String, from: String, idempotencyKey: String) async throws -> MeshTask? {
-        try await writer.read { db in
-            try Self.decodeOne(
+    public nonisolated(nonsending) func task(namespace: String, from: String, idempotencyKey: String) async throws -> MeshTask? {
+        try await read { db in
+            try self.record(
                 MeshTask.self, db,
-                sql: "SELECT json FROM tasks WHERE namespace = ? AND fromAgent = ? AND idempotencyKey = ?",
+                sql: "SELECT taskId, json FROM tasks WHERE namespace = ? AND fromAgent = ? AND idempotencyKey = ?",
                 arguments: [namespace, from, idempotencyKey])
         }
     }
 
-    public func tasks(_ query: TaskQuery) async throws -> [MeshTask] {
+    public nonisolated(nonsending) func tasks(_ query: TaskQuery) async throws -> [MeshTask] {
         // An explicit empty state list matches nothing; `IN ()` is not valid SQL.
         if let states = query.states, states.isEmpty { return [] }
-        return try await writer.read { db in
-            var sql = "SELECT json FROM tasks WHERE namespace = ?"
+        return try await read { db in
+            var sql = "SELECT taskId, json FROM tasks WHERE namespace = ?"
             var arguments: StatementArguments = [query.namespace]
             if let involving = query.involving {
                 sql += " AND (fromAgent = ? OR assignee = ?)"
@@ -238,7 +272,7 @@ public final class SQLiteMeshStore: MeshStore {
             }
             sql += " ORDER BY createdAtMs DESC, taskId DESC LIMIT ?"
             arguments += [Self.clamp(query.limit)]
-            return try Self.decodeAll(MeshTask.self, db, sql: sql, arguments: arguments)
+            return try self.records(MeshTask.self, db, sql: sql, arguments: arguments)
         }
     }
 
@@ -248,8 +282,8 @@ public final class SQLiteMeshStore: MeshStore {
     /// limits, so fetching one short string per row is cheap.
     /// One `GROUP BY` over the `(state, …)` indexes: the store's size, not a page of it, so
     /// dashboards see every task kept (terminal ones until retention prunes them).
-    public func taskCountsByState() async throws -> [TaskState: Int] {
-        try await writer.read { db in
+    public nonisolated(nonsending) func taskCountsByState() async throws -> [TaskState: Int] {
+        try await read { db in
             var counts: [TaskState: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM tasks GROUP BY state") {
                 let name: String = row["state"]
@@ -259,15 +293,15 @@ public final class SQLiteMeshStore: MeshStore {
         }
     }
 
-    public func activeTaskCounts(namespace: String) async throws -> [String: Int] {
-        try await writer.read { db in
+    public nonisolated(nonsending) func activeTaskCounts(namespace: String) async throws -> [String: Int] {
+        try await read { db in
             let assignees = try String?.fetchAll(
                 db,
                 sql: """
-                    SELECT assignee FROM tasks
-                    WHERE namespace = ? AND state IN (\(Self.placeholders(Self.activeStates.count)))
+                    SELECT assignee FROM tasks INDEXED BY tasks_active_assignee
+                    WHERE namespace = ? AND \(TaskStateSQL.active)
                     """,
-                arguments: StatementArguments([namespace] + Self.activeStates))
+                arguments: [namespace])
             var counts: [String: Int] = [:]
             for case let assignee? in assignees {
                 counts[assignee, default: 0] += 1
@@ -276,43 +310,43 @@ public final class SQLiteMeshStore: MeshStore {
         }
     }
 
-    public func overdueTasks(nowMs: Int, limit: Int) async throws -> [MeshTask] {
-        try await writer.read { db in
-            try Self.decodeAll(
+    public nonisolated(nonsending) func overdueTasks(nowMs: Int, limit: Int) async throws -> [MeshTask] {
+        try await read { db in
+            try self.records(
                 MeshTask.self, db,
                 sql: """
-                    SELECT json FROM tasks
-                    WHERE state IN (\(Self.placeholders(Self.nonTerminalStates.count))) AND deadlineMs <= ?
+                    SELECT taskId, json FROM tasks INDEXED BY tasks_open_deadline
+                    WHERE \(TaskStateSQL.open) AND deadlineMs <= ?
                     ORDER BY deadlineMs, taskId LIMIT ?
                     """,
-                arguments: StatementArguments(Self.nonTerminalStates) + [nowMs, Self.clamp(limit)])
+                arguments: [nowMs, Self.clamp(limit)])
         }
     }
 
-    public func queuedTasks(limit: Int) async throws -> [MeshTask] {
-        try await writer.read { db in
-            try Self.decodeAll(
+    public nonisolated(nonsending) func queuedTasks(limit: Int) async throws -> [MeshTask] {
+        try await read { db in
+            try self.records(
                 MeshTask.self, db,
-                sql: "SELECT json FROM tasks WHERE state = ? ORDER BY createdAtMs, taskId LIMIT ?",
-                arguments: [TaskState.queued.rawValue, Self.clamp(limit)])
+                sql: "SELECT taskId, json FROM tasks INDEXED BY tasks_queued_created WHERE \(TaskStateSQL.queued) ORDER BY createdAtMs, taskId LIMIT ?",
+                arguments: [Self.clamp(limit)])
         }
     }
 
     // MARK: - Deliveries
 
-    public func delivery(id: String) async throws -> MeshDelivery? {
-        try await writer.read { db in
-            try Self.decodeOne(
-                MeshDelivery.self, db, sql: "SELECT json FROM deliveries WHERE deliveryId = ?", arguments: [id])
+    public nonisolated(nonsending) func delivery(id: String) async throws -> MeshDelivery? {
+        try await read { db in
+            try self.record(
+                MeshDelivery.self, db, sql: "SELECT deliveryId, json FROM deliveries WHERE deliveryId = ?", arguments: [id])
         }
     }
 
-    public func availableDeliveries(recipient: String, nowMs: Int, limit: Int) async throws -> [MeshDelivery] {
-        try await writer.read { db in
-            try Self.decodeAll(
+    public nonisolated(nonsending) func availableDeliveries(recipient: String, nowMs: Int, limit: Int) async throws -> [MeshDelivery] {
+        try await read { db in
+            try self.records(
                 MeshDelivery.self, db,
                 sql: """
-                    SELECT json FROM deliveries
+                    SELECT deliveryId, json FROM deliveries
                     WHERE recipient = ? AND (leaseUntilMs IS NULL OR leaseUntilMs <= ?)
                     ORDER BY createdAtMs, deliveryId LIMIT ?
                     """,
@@ -320,12 +354,12 @@ public final class SQLiteMeshStore: MeshStore {
         }
     }
 
-    public func expiredOffers(nowMs: Int, limit: Int) async throws -> [MeshDelivery] {
-        try await writer.read { db in
-            try Self.decodeAll(
+    public nonisolated(nonsending) func expiredOffers(nowMs: Int, limit: Int) async throws -> [MeshDelivery] {
+        try await read { db in
+            try self.records(
                 MeshDelivery.self, db,
                 sql: """
-                    SELECT json FROM deliveries
+                    SELECT deliveryId, json FROM deliveries
                     WHERE kind = ? AND leaseUntilMs IS NOT NULL AND leaseUntilMs <= ?
                     ORDER BY leaseUntilMs, deliveryId LIMIT ?
                     """,
@@ -333,13 +367,13 @@ public final class SQLiteMeshStore: MeshStore {
         }
     }
 
-    public func expiredLeases(nowMs: Int, limit: Int) async throws -> [MeshDelivery] {
+    public nonisolated(nonsending) func expiredLeases(nowMs: Int, limit: Int) async throws -> [MeshDelivery] {
         let kinds = DeliveryKind.allCases.filter { $0 != .taskOffer }.map(\.rawValue)
-        return try await writer.read { db in
-            try Self.decodeAll(
+        return try await read { db in
+            try self.records(
                 MeshDelivery.self, db,
                 sql: """
-                    SELECT json FROM deliveries
+                    SELECT deliveryId, json FROM deliveries
                     WHERE kind IN (\(Self.placeholders(kinds.count))) AND leaseUntilMs IS NOT NULL AND leaseUntilMs <= ?
                     ORDER BY leaseUntilMs, deliveryId LIMIT ?
                     """,
@@ -347,46 +381,46 @@ public final class SQLiteMeshStore: MeshStore {
         }
     }
 
-    public func deliveries(taskId: String) async throws -> [MeshDelivery] {
-        try await writer.read { db in
-            try Self.decodeAll(
+    public nonisolated(nonsending) func deliveries(taskId: String) async throws -> [MeshDelivery] {
+        try await read { db in
+            try self.records(
                 MeshDelivery.self, db,
-                sql: "SELECT json FROM deliveries WHERE taskId = ? ORDER BY createdAtMs, deliveryId",
+                sql: "SELECT deliveryId, json FROM deliveries WHERE taskId = ? ORDER BY createdAtMs, deliveryId",
                 arguments: [taskId])
         }
     }
 
     // MARK: - Files, state documents, broadcasts
 
-    public func file(namespace: String, key: String) async throws -> SharedFile? {
-        try await writer.read { db in
+    public nonisolated(nonsending) func file(namespace: String, key: String) async throws -> SharedFile? {
+        try await read { db in
             try Self.decodeOne(
                 SharedFile.self, db, sql: "SELECT json FROM files WHERE namespace = ? AND key = ?", arguments: [namespace, key])
         }
     }
 
-    public func files(namespace: String) async throws -> [SharedFile] {
-        try await writer.read { db in
+    public nonisolated(nonsending) func files(namespace: String) async throws -> [SharedFile] {
+        try await read { db in
             try Self.decodeAll(SharedFile.self, db, sql: "SELECT json FROM files WHERE namespace = ? ORDER BY key", arguments: [namespace])
         }
     }
 
-    public func stateDocument(namespace: String, key: String) async throws -> StateDocument? {
-        try await writer.read { db in
+    public nonisolated(nonsending) func stateDocument(namespace: String, key: String) async throws -> StateDocument? {
+        try await read { db in
             try Self.decodeOne(
                 StateDocument.self, db, sql: "SELECT json FROM states WHERE namespace = ? AND key = ?", arguments: [namespace, key])
         }
     }
 
-    public func stateDocuments(namespace: String) async throws -> [StateDocument] {
-        try await writer.read { db in
+    public nonisolated(nonsending) func stateDocuments(namespace: String) async throws -> [StateDocument] {
+        try await read { db in
             try Self.decodeAll(
                 StateDocument.self, db, sql: "SELECT json FROM states WHERE namespace = ? ORDER BY key", arguments: [namespace])
         }
     }
 
-    public func broadcasts(namespace: String, limit: Int) async throws -> [MeshBroadcast] {
-        try await writer.read { db in
+    public nonisolated(nonsending) func broadcasts(namespace: String, limit: Int) async throws -> [MeshBroadcast] {
+        try await read { db in
             try Self.decodeAll(
                 MeshBroadcast.self, db,
                 sql: "SELECT json FROM broadcasts WHERE namespace = ? ORDER BY createdAtMs DESC, broadcastId DESC LIMIT ?",
@@ -396,8 +430,8 @@ public final class SQLiteMeshStore: MeshStore {
 
     // MARK: - Events
 
-    public func events(namespace: String?, afterSeq: Int, limit: Int) async throws -> [MeshEvent] {
-        try await writer.read { db in
+    public nonisolated(nonsending) func events(namespace: String?, afterSeq: Int, limit: Int) async throws -> [MeshEvent] {
+        try await read { db in
             let columns = "SELECT seq, namespace, type, payload, createdAtMs FROM events"
             let rows: [Row]
             if let namespace {
@@ -420,17 +454,17 @@ public final class SQLiteMeshStore: MeshStore {
     /// Read from `sqlite_sequence` (the AUTOINCREMENT high-water mark) rather than `MAX(seq)`, so
     /// the answer never goes backwards when the newest events have been pruned: a client that
     /// saw seq N must not be told the log ends before N.
-    public func latestEventSeq() async throws -> Int {
-        try await writer.read { db in
+    public nonisolated(nonsending) func latestEventSeq() async throws -> Int {
+        try await read { db in
             try Int.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'events'") ?? 0
         }
     }
 
     // MARK: - Writes
 
-    public func commit(_ change: MeshChange) async throws -> [MeshEvent] {
+    public nonisolated(nonsending) func commit(_ change: MeshChange) async throws -> [MeshEvent] {
         if change.isEmpty { return [] }
-        return try await writer.write { db in
+        return try await staged { db in
             try Self.checkVersions(change.upsertTasks, db)
             try Self.checkKnowledgeVersions(change, db)
             try Self.checkLeases(change.expectedLeases, db)
@@ -507,6 +541,8 @@ public final class SQLiteMeshStore: MeshStore {
                     seq: Int(db.lastInsertedRowID), namespace: event.namespace, type: event.type,
                     payload: event.payload, createdAtMs: event.createdAtMs))
             }
+            // Last, once every statement succeeded: the decoded copies follow the rows.
+            self.cache.withLock { $0.remember(change) }
             return inserted
         }
     }
@@ -582,32 +618,57 @@ public final class SQLiteMeshStore: MeshStore {
         }
     }
 
-    public func prune(tasksBeforeMs: Int, eventsBeforeMs: Int) async throws -> Int {
-        try await writer.write { db in
-            let terminal = "state IN (\(Self.placeholders(Self.terminalStates.count))) AND updatedAtMs < ?"
-            let arguments = StatementArguments(Self.terminalStates) + [tasksBeforeMs]
+    public nonisolated(nonsending) func prune(tasksBeforeMs: Int, eventsBeforeMs: Int) async throws -> Int {
+        try await staged { db in
+            let terminal = "\(TaskStateSQL.terminal) AND updatedAtMs < ?"
+            let terminalTasks = "tasks INDEXED BY tasks_terminal_updated"
+            let arguments: StatementArguments = [tasksBeforeMs]
             var deleted = 0
             // Deliveries first: once their tasks are gone nothing would identify them.
             try db.execute(
-                sql: "DELETE FROM deliveries WHERE taskId IN (SELECT taskId FROM tasks WHERE \(terminal))",
+                sql: "DELETE FROM deliveries WHERE taskId IN (SELECT taskId FROM \(terminalTasks) WHERE \(terminal))",
                 arguments: arguments)
             deleted += db.changesCount
-            try db.execute(sql: "DELETE FROM tasks WHERE \(terminal)", arguments: arguments)
+            try db.execute(sql: "DELETE FROM tasks WHERE taskId IN (SELECT taskId FROM \(terminalTasks) WHERE \(terminal))", arguments: arguments)
             deleted += db.changesCount
             try db.execute(sql: "DELETE FROM events WHERE createdAtMs < ?", arguments: [eventsBeforeMs])
             deleted += db.changesCount
             try db.execute(sql: "DELETE FROM broadcasts WHERE createdAtMs < ?", arguments: [eventsBeforeMs])
             deleted += db.changesCount
+            if deleted > 0 { self.cache.withLock { $0.removeAll() } }
             return deleted
         }
     }
 
+    // MARK: - Access
+
+    /// On the store's thread (the mesh actor): the writer connection, which sees the changes
+    /// staged in the open batch. Elsewhere: a reader, which sees committed data only.
+    private nonisolated(nonsending) func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        if commits.loop.inEventLoop { return try commits.read(body) }
+        return try await writer.read(body)
+    }
+
+    /// Stages a write in the open batch and returns once the batch has committed.
+    private nonisolated(nonsending) func staged<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let commits = self.commits
+        if commits.loop.inEventLoop {
+            let (value, durable) = try commits.stage(body)
+            try await durable.get()
+            return value
+        }
+        return try await commits.loop.flatSubmit {
+            do {
+                let (value, durable) = try commits.stage(body)
+                return durable.map { value }
+            } catch {
+                return commits.loop.makeFailedFuture(error)
+            }
+        }.get()
+    }
+
     // MARK: - Helpers
 
-    /// State sets derived from `TaskState` so a new state cannot be forgotten here.
-    private static let terminalStates = TaskState.allCases.filter(\.isTerminal).map(\.rawValue)
-    private static let nonTerminalStates = TaskState.allCases.filter { !$0.isTerminal }.map(\.rawValue)
-    private static let activeStates = TaskState.allCases.filter(\.occupiesAssignee).map(\.rawValue)
 
     private static func placeholders(_ count: Int) -> String {
         Array(repeating: "?", count: count).joined(separator: ", ")
@@ -622,6 +683,35 @@ public final class SQLiteMeshStore: MeshStore {
 
     private static func decode<T: Decodable>(_ type: T.Type, _ json: String) throws -> T {
         try JSONCoding.decode(type, from: Data(json.utf8))
+    }
+
+    /// The one record `sql` selects (`id, json`), from the cache when on the store's thread.
+    private func record<T: CachedRecord & Sendable>(
+        _ type: T.Type, _ db: Database, sql: String, arguments: StatementArguments = StatementArguments()
+    ) throws -> T? {
+        try records(type, db, sql: sql, arguments: arguments).first
+    }
+
+    /// The records `sql` selects (`id, json` columns), decoding only those not in the cache;
+    /// off the store's thread the cache is not used (it may hold staged, uncommitted rows).
+    private func records<T: CachedRecord & Sendable>(
+        _ type: T.Type, _ db: Database, sql: String, arguments: StatementArguments = StatementArguments()
+    ) throws -> [T] {
+        let cached = commits.loop.inEventLoop
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: sql), arguments: arguments)
+        var result: [T] = []
+        while let row = try rows.next() {
+            let id: String = row[0]
+            if cached, let hit = cache.withLock({ $0[keyPath: T.slot][id] }) {
+                result.append(hit)
+                continue
+            }
+            let json: String = row[1]
+            let value = try Self.decode(T.self, json)
+            if cached { cache.withLock { $0.insert(value) } }
+            result.append(value)
+        }
+        return result
     }
 
     private static func decodeOne<T: Decodable>(

@@ -19,6 +19,9 @@ public actor MeshService {
     public nonisolated let observer: any MeshObserver
     private var sink: (any MeshPushSink)?
 
+    /// The store's executor, so store calls run here without a thread hop (see `MeshStore`).
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { store.executor.asUnownedSerialExecutor() }
+
     public init(
         store: any MeshStore, settings: MeshSettings = .init(), observer: any MeshObserver = NoMeshObserver(),
         now: @escaping @Sendable () -> Int = MeshClock.nowMs

@@ -3,53 +3,61 @@ import ClawgateProtocol
 /// Durable storage of the mesh. The domain never sees SQL: it reads aggregates and commits a
 /// `MeshChange` (a unit of work) that the store applies atomically. An SQLite implementation
 /// ships now; a PostgreSQL one implements the same protocol for replicas sharing one database.
+///
+/// The mesh actor runs on the store's `executor` and every requirement is
+/// `nonisolated(nonsending)`: store calls run on that executor instead of hopping to another
+/// thread and back, which was most of a mesh call's latency. A store may block on it (it is the
+/// store's own thread, not a shared pool).
 public protocol MeshStore: Sendable {
-    func agent(id: String) async throws -> MeshAgent?
-    func agents(namespace: String?) async throws -> [MeshAgent]
+    /// Where the mesh actor (and so every store call it makes) runs.
+    var executor: any SerialExecutor { get }
 
-    func task(id: String) async throws -> MeshTask?
-    func task(namespace: String, from: String, idempotencyKey: String) async throws -> MeshTask?
-    func tasks(_ query: TaskQuery) async throws -> [MeshTask]
+    nonisolated(nonsending) func agent(id: String) async throws -> MeshAgent?
+    nonisolated(nonsending) func agents(namespace: String?) async throws -> [MeshAgent]
+
+    nonisolated(nonsending) func task(id: String) async throws -> MeshTask?
+    nonisolated(nonsending) func task(namespace: String, from: String, idempotencyKey: String) async throws -> MeshTask?
+    nonisolated(nonsending) func tasks(_ query: TaskQuery) async throws -> [MeshTask]
     /// Tasks that count against their assignee's concurrency (offered, accepted, in progress),
     /// counted per assignee within a namespace.
-    func activeTaskCounts(namespace: String) async throws -> [String: Int]
+    nonisolated(nonsending) func activeTaskCounts(namespace: String) async throws -> [String: Int]
     /// Non-terminal tasks with a deadline at or before `nowMs`.
-    func overdueTasks(nowMs: Int, limit: Int) async throws -> [MeshTask]
+    nonisolated(nonsending) func overdueTasks(nowMs: Int, limit: Int) async throws -> [MeshTask]
     /// Tasks waiting for an agent (routed by requirements, none available yet).
-    func queuedTasks(limit: Int) async throws -> [MeshTask]
+    nonisolated(nonsending) func queuedTasks(limit: Int) async throws -> [MeshTask]
 
-    func delivery(id: String) async throws -> MeshDelivery?
+    nonisolated(nonsending) func delivery(id: String) async throws -> MeshDelivery?
     /// Deliveries for `recipient` that are not leased at `nowMs`, oldest first.
-    func availableDeliveries(recipient: String, nowMs: Int, limit: Int) async throws -> [MeshDelivery]
+    nonisolated(nonsending) func availableDeliveries(recipient: String, nowMs: Int, limit: Int) async throws -> [MeshDelivery]
     /// Task offers whose lease ran out unanswered.
-    func expiredOffers(nowMs: Int, limit: Int) async throws -> [MeshDelivery]
+    nonisolated(nonsending) func expiredOffers(nowMs: Int, limit: Int) async throws -> [MeshDelivery]
     /// Other deliveries (results, notices) whose lease ran out unacknowledged.
-    func expiredLeases(nowMs: Int, limit: Int) async throws -> [MeshDelivery]
-    func deliveries(taskId: String) async throws -> [MeshDelivery]
+    nonisolated(nonsending) func expiredLeases(nowMs: Int, limit: Int) async throws -> [MeshDelivery]
+    nonisolated(nonsending) func deliveries(taskId: String) async throws -> [MeshDelivery]
 
-    func file(namespace: String, key: String) async throws -> SharedFile?
+    nonisolated(nonsending) func file(namespace: String, key: String) async throws -> SharedFile?
     /// Files of a namespace, ordered by key.
-    func files(namespace: String) async throws -> [SharedFile]
-    func stateDocument(namespace: String, key: String) async throws -> StateDocument?
-    func stateDocuments(namespace: String) async throws -> [StateDocument]
+    nonisolated(nonsending) func files(namespace: String) async throws -> [SharedFile]
+    nonisolated(nonsending) func stateDocument(namespace: String, key: String) async throws -> StateDocument?
+    nonisolated(nonsending) func stateDocuments(namespace: String) async throws -> [StateDocument]
     /// The newest broadcasts of a namespace, newest first.
-    func broadcasts(namespace: String, limit: Int) async throws -> [MeshBroadcast]
+    nonisolated(nonsending) func broadcasts(namespace: String, limit: Int) async throws -> [MeshBroadcast]
 
-    func events(namespace: String?, afterSeq: Int, limit: Int) async throws -> [MeshEvent]
-    func latestEventSeq() async throws -> Int
+    nonisolated(nonsending) func events(namespace: String?, afterSeq: Int, limit: Int) async throws -> [MeshEvent]
+    nonisolated(nonsending) func latestEventSeq() async throws -> Int
 
     /// How many tasks each state holds, over every namespace (states without tasks are absent).
-    func taskCountsByState() async throws -> [TaskState: Int]
+    nonisolated(nonsending) func taskCountsByState() async throws -> [TaskState: Int]
 
     /// Applies every part of `change` in one transaction and returns its events with their
     /// assigned sequence numbers. Fails (changing nothing) with `MeshStoreError.versionConflict`
     /// when a task's stored version is not the expected one, `.fileConflict` / `.stateConflict`
     /// likewise for files and state documents.
-    func commit(_ change: MeshChange) async throws -> [MeshEvent]
+    nonisolated(nonsending) func commit(_ change: MeshChange) async throws -> [MeshEvent]
 
     /// Deletes terminal tasks updated before `tasksBeforeMs` (and their deliveries) and events
     /// created before `eventsBeforeMs`; returns how many rows went.
-    func prune(tasksBeforeMs: Int, eventsBeforeMs: Int) async throws -> Int
+    nonisolated(nonsending) func prune(tasksBeforeMs: Int, eventsBeforeMs: Int) async throws -> Int
 }
 
 /// A unit of work: everything one mesh operation changes.
