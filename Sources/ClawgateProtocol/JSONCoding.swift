@@ -13,15 +13,17 @@ public enum JSONCoding {
         try JSONDecoder().decode(type, from: data)
     }
 
-    /// Converts any encodable value into a `JSONValue`.
+    /// Converts any encodable value into a `JSONValue`, directly (no JSON text in between); the
+    /// result is what writing and re-reading JSON text would give.
     public static func value<T: Encodable>(of encodable: T) throws -> JSONValue {
         if let value = encodable as? JSONValue { return value }
-        return try decode(JSONValue.self, from: encode(encodable))
+        return try JSONValueEncoder().encode(encodable)
     }
 
-    /// Decodes a typed value out of a `JSONValue`.
+    /// Decodes a typed value out of a `JSONValue`, directly (no JSON text in between), with the
+    /// errors `JSONDecoder` would give for the same value's text.
     public static func decode<T: Decodable>(_ type: T.Type, from value: JSONValue) throws -> T {
-        try decode(type, from: encode(value))
+        try JSONValueDecoder().decode(type, from: value)
     }
 
     /// Describes a decoding error as `path: problem`, e.g. `client.id: expected a string`.
