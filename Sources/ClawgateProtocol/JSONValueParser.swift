@@ -66,12 +66,13 @@ enum JSONValueParser {
 
         private mutating func object(depth: Int) -> JSONValue? {
             index += 1
-            var members: [String: JSONValue] = [:]
             skipWhitespace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
                 index += 1
-                return .object(members)
+                return .object([:])
             }
+            // Members are collected first so the dictionary is built once at its final size.
+            var members: [(String, JSONValue)] = []
             while true {
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\""), let key = string() else { return nil }
@@ -80,15 +81,19 @@ enum JSONValueParser {
                 index += 1
                 skipWhitespace()
                 guard let member = value(depth: depth + 1) else { return nil }
-                // Which duplicate wins is JSONDecoder's business.
-                guard members.updateValue(member, forKey: key) == nil else { return nil }
+                members.append((key, member))
                 skipWhitespace()
                 guard index < bytes.count else { return nil }
                 switch bytes[index] {
                 case UInt8(ascii: ","): index += 1
                 case UInt8(ascii: "}"):
                     index += 1
-                    return .object(members)
+                    var object = [String: JSONValue](minimumCapacity: members.count)
+                    for (key, member) in members {
+                        // Which duplicate wins is JSONDecoder's business.
+                        guard object.updateValue(member, forKey: key) == nil else { return nil }
+                    }
+                    return .object(object)
                 default: return nil
                 }
             }
@@ -123,16 +128,20 @@ enum JSONValueParser {
         private mutating func string() -> String? {
             index += 1
             let start = index
+            var ascii = true
             // Fast path: no escapes, the bytes are the string.
             while index < bytes.count {
                 let byte = bytes[index]
                 if byte == UInt8(ascii: "\"") {
-                    let text = String(validating: UnsafeRawBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+                    let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
                     index += 1
-                    return text
+                    // ASCII needs no validation; anything else must be valid UTF-8 (no repair).
+                    return ascii ? String(decoding: raw.assumingMemoryBound(to: UInt8.self), as: UTF8.self)
+                        : String(validating: raw, as: UTF8.self)
                 }
                 if byte == UInt8(ascii: "\\") { break }
                 if byte < 0x20 { return nil }
+                if byte >= 0x80 { ascii = false }
                 index += 1
             }
             guard index < bytes.count else { return nil }
