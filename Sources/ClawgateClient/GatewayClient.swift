@@ -176,12 +176,11 @@ public enum GatewayClient {
     }
 
     static func decode(_ message: WebSocketMessage) throws -> GatewayFrame {
-        let data: Data
+        let value: JSONValue
         switch message {
-        case .text(let text): data = Data(text.utf8)
-        case .binary(let buffer): data = Data(buffer.readableBytesView)
+        case .text(let text): value = try JSONCoding.jsonValue(from: text)
+        case .binary(let buffer): value = try buffer.withUnsafeReadableBytes { try JSONCoding.jsonValue(from: $0) }
         }
-        let value = try JSONCoding.decode(JSONValue.self, from: data)
         switch GatewayFrame.parse(value) {
         case .success(let frame): return frame
         case .failure(let error): throw GatewayClientError.invalidResponse(error.message)

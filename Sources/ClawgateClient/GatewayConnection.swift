@@ -17,28 +17,18 @@ public final class GatewayConnection: Sendable {
     let outbound: WebSocketOutboundWriter
     let requestTimeout: Duration
     private let eventContinuation: AsyncStream<EventFrame>.Continuation
-    private let pending = Mutex(PendingRequests())
-
-    /// Requests in flight. A response may arrive before its waiter registers (the send races the
-    /// child task), so expected ids keep early responses until they are collected.
-    struct PendingRequests {
-        var expected: Set<String> = []
-        var waiters: [String: CheckedContinuation<ResponseFrame, any Error>] = [:]
-        var arrived: [String: ResponseFrame] = [:]
-        var closed: GatewayClientError?
-
-        mutating func forget(_ id: String) -> CheckedContinuation<ResponseFrame, any Error>? {
-            expected.remove(id)
-            arrived[id] = nil
-            return waiters.removeValue(forKey: id)
-        }
-    }
+    private let waiters: ResponseWaiters
+    /// Request ids are this connection's prefix and a counter: unique per socket without a
+    /// random UUID (a system call and two strings) per request.
+    private let idPrefix = String(UUID().uuidString.lowercased().prefix(8)) + "-"
+    private let nextId = Atomic<Int>(0)
 
     init(hello: HelloOk, helloPayload: JSONValue, outbound: WebSocketOutboundWriter, requestTimeout: Duration) {
         self.hello = hello
         self.helloPayload = helloPayload
         self.outbound = outbound
         self.requestTimeout = requestTimeout
+        self.waiters = ResponseWaiters()
         (self.events, self.eventContinuation) = AsyncStream.makeStream(of: EventFrame.self, bufferingPolicy: .bufferingNewest(4096))
     }
 
@@ -58,16 +48,31 @@ public final class GatewayConnection: Sendable {
     public func call<P: Encodable & Sendable, R: Decodable>(
         _ method: String, _ params: P, as type: R.Type, timeout: Duration? = nil
     ) async throws -> R {
-        let payload = try await call(method, params: JSONCoding.value(of: params), timeout: timeout)
-        return try JSONCoding.decode(R.self, from: payload)
+        // The params go straight from their encoder into the frame (no `JSONValue` in between).
+        let id = nextRequestId()
+        let frame = try RequestEncoding.frame(id: id, method: method, paramsJSON: JSONCoding.encode(params))
+        let response = try await send(frame, id: id, timeout: timeout)
+        guard response.ok else {
+            throw GatewayClientError.requestFailed(
+                method: method, response.error ?? ErrorShape(code: "UNKNOWN", message: "error without details")
+            )
+        }
+        return try JSONCoding.decode(R.self, from: response.payload ?? .null)
     }
 
     /// Sends a request and returns the raw response frame (ok or not).
     public func request(_ method: String, params: JSONValue? = nil, timeout: Duration? = nil) async throws -> ResponseFrame {
-        let id = UUID().uuidString.lowercased()
-        let text = String(decoding: try JSONCoding.encode(RequestFrame(id: id, method: method, params: params)), as: UTF8.self)
-        return try await awaitResponse(id: id, timeout: timeout ?? requestTimeout) {
-            try await self.outbound.write(.text(text))
+        let id = nextRequestId()
+        return try await send(try RequestEncoding.frame(id: id, method: method, params: params), id: id, timeout: timeout)
+    }
+
+    private func nextRequestId() -> String {
+        idPrefix + String(nextId.wrappingAdd(1, ordering: .relaxed).newValue)
+    }
+
+    private func send(_ frame: ByteBuffer, id: String, timeout: Duration?) async throws -> ResponseFrame {
+        try await awaitResponse(id: id, timeout: timeout ?? requestTimeout) {
+            try await self.outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: frame)))
         }
     }
 
@@ -83,45 +88,20 @@ public final class GatewayConnection: Sendable {
         try await outbound.write(.text(text))
     }
 
-    private func awaitResponse(id: String, timeout: Duration, send: @escaping @Sendable () async throws -> Void) async throws -> ResponseFrame {
-        if let closed = pending.withLock({ state -> GatewayClientError? in
-            if state.closed == nil { state.expected.insert(id) }
-            return state.closed
-        }) {
-            throw closed
-        }
-        defer { _ = pending.withLock { $0.forget(id) } }
+    /// Registers `id`, sends, then parks until the response, the timeout, cancellation or the
+    /// socket's end. Registering first keeps a response that arrives before the waiter parks.
+    private func awaitResponse(id: String, timeout: Duration, send: () async throws -> Void) async throws -> ResponseFrame {
+        if let closed = waiters.expect(id, timeout: timeout) { throw closed }
         do {
             try await send()
+        } catch let error as CancellationError {
+            waiters.forget(id)
+            throw error
         } catch {
+            waiters.forget(id)
             throw GatewayClientError.closed(code: nil, reason: "send failed: \(error)")
         }
-        return try await withThrowingTaskGroup(of: ResponseFrame.self) { group in
-            group.addTask {
-                try await withTaskCancellationHandler {
-                    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ResponseFrame, any Error>) in
-                        let ready: Result<ResponseFrame, any Error>? = self.pending.withLock { state in
-                            if let response = state.arrived.removeValue(forKey: id) { return .success(response) }
-                            if let closed = state.closed { return .failure(closed) }
-                            // Cancelled before parking: onCancel already ran and found nothing.
-                            if Task.isCancelled { return .failure(CancellationError()) }
-                            state.waiters[id] = continuation
-                            return nil
-                        }
-                        if let ready { continuation.resume(with: ready) }
-                    }
-                } onCancel: {
-                    self.pending.withLock { $0.waiters.removeValue(forKey: id) }?.resume(throwing: CancellationError())
-                }
-            }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                throw GatewayClientError.timeout("no response to request \(id) within \(timeout)")
-            }
-            defer { group.cancelAll() }
-            guard let first = try await group.next() else { throw GatewayClientError.closed(code: nil, reason: nil) }
-            return first
-        }
+        return try await waiters.wait(for: id)
     }
 
     /// Routes one inbound frame.
@@ -130,12 +110,7 @@ public final class GatewayConnection: Sendable {
         case .response(let response):
             // `agent` answers twice (accepted, then final): keep waiting past an "accepted" ack.
             if response.ok, response.payload?["status"]?.stringValue == "accepted" { return }
-            let waiter: CheckedContinuation<ResponseFrame, any Error>? = pending.withLock { state in
-                if let waiter = state.waiters.removeValue(forKey: response.id) { return waiter }
-                if state.expected.contains(response.id) { state.arrived[response.id] = response }
-                return nil
-            }
-            waiter?.resume(returning: response)
+            waiters.deliver(response)
         case .event(let event):
             eventContinuation.yield(event)
         default:
@@ -145,12 +120,7 @@ public final class GatewayConnection: Sendable {
 
     /// Fails everything still waiting; called when the socket ends.
     func closed(_ error: GatewayClientError) {
-        let waiting = pending.withLock { state in
-            state.closed = state.closed ?? error
-            defer { state.waiters.removeAll() }
-            return Array(state.waiters.values)
-        }
-        for continuation in waiting { continuation.resume(throwing: error) }
+        waiters.close(error)
         eventContinuation.finish()
     }
 

@@ -66,6 +66,9 @@ public enum GatewayFrame: Sendable, Equatable {
     case cancel(id: String)
     case unknown(type: String, raw: JSONValue)
 
+    /// The members a request frame may have.
+    private static let requestKeys: Set<String> = ["type", "id", "method", "params", "traceparent", "expectedProfileId"]
+
     /// Interprets a decoded JSON value as a frame; the error names what is wrong with it.
     public static func parse(_ value: JSONValue) -> Result<GatewayFrame, FrameError> {
         guard case .object(let object) = value else {
@@ -89,18 +92,24 @@ public enum GatewayFrame: Sendable, Equatable {
             guard let method = methodValue.stringValue, !method.isEmpty else {
                 return .failure(FrameError(id: id, message: "method: expected a non-empty string"))
             }
-            let allowed: Set<String> = ["type", "id", "method", "params", "traceparent", "expectedProfileId"]
-            if let extra = object.keys.sorted().first(where: { !allowed.contains($0) }) {
+            // Sorted only when something is wrong, so the error names the first extra key.
+            if object.keys.contains(where: { !requestKeys.contains($0) }),
+                let extra = object.keys.sorted().first(where: { !requestKeys.contains($0) })
+            {
                 return .failure(FrameError(id: id, message: "unexpected property '\(extra)'"))
             }
             return .success(.request(RequestFrame(id: id, method: method, params: object["params"])))
         case "res":
+            // Well-formed frames are read from the object; anything unusual takes the Codable
+            // path, whose error names the offending field.
+            if let response = ResponseFrame(wellFormed: object) { return .success(.response(response)) }
             do {
                 return .success(.response(try JSONCoding.decode(ResponseFrame.self, from: value)))
             } catch {
                 return .failure(FrameError(id: id, message: JSONCoding.describe(error)))
             }
         case "event":
+            if let event = EventFrame(wellFormed: object) { return .success(.event(event)) }
             do {
                 return .success(.event(try JSONCoding.decode(EventFrame.self, from: value)))
             } catch {

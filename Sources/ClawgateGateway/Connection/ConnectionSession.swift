@@ -7,8 +7,9 @@ import NIOCore
 import NIOWebSocket
 import Synchronization
 
-/// Drives one WebSocket: challenge, handshake, then request dispatch, with a single writer
-/// task draining the connection's bounded outbound queue.
+/// Drives one WebSocket: challenge, handshake, then request dispatch. Frames go out through the
+/// connection's bounded outbound queue, which writes them onto the channel; a writer task only
+/// sends the close frame.
 struct ConnectionSession: Sendable {
     let gateway: GatewayCore
     let request: UpgradeRequest
@@ -95,18 +96,23 @@ struct ConnectionSession: Sendable {
                 return
             }
             guard let message, !queue.isClosing else { return }
-            let data: Data
-            switch message {
-            case .text(let text): data = Data(text.utf8)
-            case .binary(let buffer): data = Data(buffer.readableBytesView)
-            }
             if let handle = state.handle {
-                if data.count > limits.maxPayloadBytes {
+                let byteCount: Int
+                switch message {
+                case .text(let text): byteCount = text.utf8.count
+                case .binary(let buffer): byteCount = buffer.readableBytes
+                }
+                if byteCount > limits.maxPayloadBytes {
                     handle.close(code: GatewayCloseCode.messageTooBig, reason: "payload too large")
                     return
                 }
-                await handleFrame(data, handle: handle, logger: logger)
+                await handleFrame(message, byteCount: byteCount, handle: handle, logger: logger)
             } else {
+                let data: Data
+                switch message {
+                case .text(let text): data = Data(text.utf8)
+                case .binary(let buffer): data = Data(buffer.readableBytesView)
+                }
                 if data.count > limits.maxPreauthPayloadBytes {
                     logger.info("pre-auth frame too large", metadata: ["bytes": "\(data.count)"])
                     queue.close(code: GatewayCloseCode.messageTooBig, reason: "preauth payload too large")
@@ -145,7 +151,7 @@ struct ConnectionSession: Sendable {
         }
         let value: JSONValue
         do {
-            value = try JSONCoding.decode(JSONValue.self, from: data)
+            value = try JSONCoding.jsonValue(from: data)
         } catch {
             logger.info("handshake closed: first frame is not valid JSON", metadata: ["remote": "\(remote)"])
             queue.close(code: GatewayCloseCode.policyViolation, reason: "invalid handshake: frame is not valid JSON")
@@ -276,16 +282,19 @@ struct ConnectionSession: Sendable {
 
     // MARK: after the handshake
 
-    private func handleFrame(_ data: Data, handle: ConnectionHandle, logger: Logger) async {
+    private func handleFrame(_ message: WebSocketMessage, byteCount: Int, handle: ConnectionHandle, logger: Logger) async {
         let value: JSONValue
         do {
-            value = try JSONCoding.decode(JSONValue.self, from: data)
+            switch message {
+            case .text(let text): value = try JSONCoding.jsonValue(from: text)
+            case .binary(let buffer): value = try buffer.withUnsafeReadableBytes { try JSONCoding.jsonValue(from: $0) }
+            }
         } catch {
-            logger.debug("ignoring unparsable frame", metadata: ["bytes": "\(data.count)"])
+            logger.debug("ignoring unparsable frame", metadata: ["bytes": "\(byteCount)"])
             return
         }
         await noteMeshActivity(handle)
-        let responseTimeout = Duration.milliseconds(gateway.settings.limits.slowConsumerTimeoutMs)
+        let responseTimeout = gateway.responseTimeout
         switch GatewayFrame.parse(value) {
         case .failure(let error):
             let answer = FrameEncoder.error(

@@ -1,16 +1,26 @@
 import DequeModule
 import NIOCore
+import NIOWebSocket
 import Synchronization
 
-/// One connection's bounded outbound buffer, drained by a single writer task.
+/// One connection's bounded outbound buffer, written straight onto the socket's channel.
 ///
 /// Memory per connection is capped at `capacity` bytes (one frame may exceed it when the queue
-/// is empty). Two kinds of producers:
+/// is empty): frames count from the moment they are queued until the channel has written them
+/// to the socket, so a peer that stops reading fills this budget whether its frames wait here or
+/// in the channel's buffer. Two kinds of producers:
 /// - responses come from the connection's own read loop, so they wait for room (`enqueueWaiting`):
 ///   a client that pipelines requests is slowed down to the pace it reads at, like TCP would,
 ///   and is cut off only when it reads nothing for the whole wait;
 /// - broadcasts never wait: when the buffer is full, droppable events (ticks, presence, health)
 ///   are skipped and anything else closes the socket with 1008 "slow consumer".
+///
+/// Why no writer task per frame: handing each frame to a writer task and from there to the event
+/// loop cost two thread hand-offs per response. Here whoever queues into an idle queue becomes
+/// its submitter: it moves everything queued, in order, to the event loop in one hop and one
+/// flush, while later producers only append (they see a submitter at work). The close frame goes
+/// through the WebSocket writer (`drain`), which owns the close handshake, after every frame
+/// queued before it.
 final class OutboundQueue: Sendable {
     enum Item: Sendable {
         case frame(OutboundFrame)
@@ -26,32 +36,49 @@ final class OutboundQueue: Sendable {
         case closed
     }
 
+    /// A close frame ready to send, everything before it submitted.
+    struct CloseRequest: Sendable {
+        var code: UInt16
+        var reason: String
+    }
+
     private struct State {
         var items: Deque<Item> = []
-        var bytes = 0
+        /// Bytes queued here and not yet handed to the channel.
+        var queuedBytes = 0
+        /// Bytes handed to the channel whose write has not completed yet.
+        var inFlightBytes = 0
         var highWaterBytes = 0
-        var waiter: CheckedContinuation<Item?, Never>?
+        /// The socket's channel, once the writer is attached (frames wait here until then).
+        var channel: (any Channel)?
+        /// Someone is moving queued frames to the channel; others only append.
+        var submitting = false
         var closing = false
         var finished = false
         var seq = 0
         var dropped = 0
         var writerDone = false
+        /// The close frame taken from the queue, for the writer to send.
+        var closeRequest: CloseRequest?
+        var closeWaiter: CheckedContinuation<CloseRequest?, Never>?
         var spaceWaiter: CheckedContinuation<Void, Never>?
+
+        var bytes: Int { queuedBytes + inFlightBytes }
 
         func hasRoom(for size: Int, capacity: Int) -> Bool {
             bytes == 0 || bytes + size <= capacity
         }
 
-        /// Hands the frame to a waiting writer (returned, to be resumed outside the lock) or queues it.
-        mutating func deliver(_ frame: OutboundFrame) -> CheckedContinuation<Item?, Never>? {
-            if let waiter {
-                self.waiter = nil
-                return waiter
+        /// Queues `item`; true when the caller must become the submitter.
+        mutating func append(_ item: Item) -> Bool {
+            items.append(item)
+            if case .frame(let frame) = item {
+                queuedBytes += frame.byteCount
+                highWaterBytes = max(highWaterBytes, bytes)
             }
-            items.append(.frame(frame))
-            bytes += frame.byteCount
-            highWaterBytes = max(highWaterBytes, bytes)
-            return nil
+            guard !submitting, channel != nil else { return false }
+            submitting = true
+            return true
         }
 
         mutating func takeSpaceWaiter() -> CheckedContinuation<Void, Never>? {
@@ -81,39 +108,41 @@ final class OutboundQueue: Sendable {
     }
 
     private func enqueue(droppable: Bool, stampSeq: Bool = false, _ build: (Int) -> OutboundFrame) -> EnqueueResult {
-        let (result, resume): (EnqueueResult, (CheckedContinuation<Item?, Never>, OutboundFrame)?) = state.withLock { state in
-            guard !state.closing else { return (.closed, nil) }
+        let (result, submit): (EnqueueResult, Bool) = state.withLock { state in
+            guard !state.closing else { return (.closed, false) }
             if stampSeq { state.seq += 1 }
-            let buffer = build(state.seq)
-            let size = buffer.byteCount
-            if !state.hasRoom(for: size, capacity: capacity) {
+            let frame = build(state.seq)
+            if !state.hasRoom(for: frame.byteCount, capacity: capacity) {
                 if droppable {
                     state.dropped += 1
-                    return (.dropped, nil)
+                    return (.dropped, false)
                 }
-                return (.overflow, nil)
+                return (.overflow, false)
             }
-            return (.queued, state.deliver(buffer).map { ($0, buffer) })
+            return (.queued, state.append(.frame(frame)))
         }
-        if let (waiter, buffer) = resume { waiter.resume(returning: .frame(buffer)) }
+        if submit { submitQueued() }
         if result == .dropped { metrics?.droppedEvents.increment() }
         return result == .overflow ? overflow() : result
     }
 
-    /// Queues a response, waiting up to `timeout` for the writer to make room; a reader that takes
-    /// nothing for that long is closed as a slow consumer (`.overflow`).
+    /// Queues a response, waiting up to `timeout` for the socket to take queued bytes; a reader
+    /// that takes nothing for that long is closed as a slow consumer (`.overflow`).
     func enqueueWaiting(_ buffer: ByteBuffer, timeout: Duration) async -> EnqueueResult {
         let frame = OutboundFrame(buffer)
-        let deadline = ContinuousClock.now.advanced(by: timeout)
+        var deadline: ContinuousClock.Instant?
         while true {
-            let (result, waiter): (EnqueueResult?, CheckedContinuation<Item?, Never>?) = state.withLock { state in
-                guard !state.closing else { return (.closed, nil) }
-                guard state.hasRoom(for: buffer.readableBytes, capacity: capacity) else { return (nil, nil) }
-                return (.queued, state.deliver(frame))
+            let (result, submit): (EnqueueResult?, Bool) = state.withLock { state in
+                guard !state.closing else { return (.closed, false) }
+                guard state.hasRoom(for: frame.byteCount, capacity: capacity) else { return (nil, false) }
+                return (.queued, state.append(.frame(frame)))
             }
-            if let waiter { waiter.resume(returning: .frame(frame)) }
+            if submit { submitQueued() }
             if let result { return result }
-            let remaining = deadline - ContinuousClock.now
+            // The clock is read only when the buffer is full, not for every response.
+            let due = deadline ?? ContinuousClock.now.advanced(by: timeout)
+            deadline = due
+            let remaining = due - ContinuousClock.now
             guard remaining > .zero else { return overflow() }
             await waitForSpace(atMost: remaining)
         }
@@ -141,71 +170,146 @@ final class OutboundQueue: Sendable {
         }
     }
 
+    /// Moves queued frames to the channel until the queue is empty, each batch in one event-loop
+    /// hop with one flush. Only the current submitter runs this; a close item ends the frames
+    /// and is handed to the writer.
+    private func submitQueued() {
+        while true {
+            let (batch, channel, close): ([OutboundFrame], (any Channel)?, (CloseRequest, CheckedContinuation<CloseRequest?, Never>?)?) =
+                state.withLock { state in
+                    guard !state.finished, let channel = state.channel else {
+                        state.submitting = false
+                        return ([], nil, nil)
+                    }
+                    var batch: [OutboundFrame] = []
+                    var close: (CloseRequest, CheckedContinuation<CloseRequest?, Never>?)?
+                    while let item = state.items.popFirst() {
+                        switch item {
+                        case .frame(let frame):
+                            batch.append(frame)
+                            state.queuedBytes -= frame.byteCount
+                            state.inFlightBytes += frame.byteCount
+                        case .close(let code, let reason):
+                            let request = CloseRequest(code: code, reason: reason)
+                            state.closeRequest = request
+                            let waiter = state.closeWaiter
+                            state.closeWaiter = nil
+                            close = (request, waiter)
+                        }
+                        if close != nil { break }
+                    }
+                    if batch.isEmpty && close == nil {
+                        state.submitting = false
+                        return ([], nil, nil)
+                    }
+                    return (batch, channel, close)
+                }
+            guard let channel else { return }
+            if !batch.isEmpty { write(batch, to: channel) }
+            if let (request, waiter) = close {
+                // Submitted after the frames above, so the close frame follows them on the wire.
+                waiter?.resume(returning: request)
+                state.withLock { $0.submitting = false }
+                return
+            }
+        }
+    }
+
+    /// Writes frames in order on the channel's event loop (always through `execute`, so batches
+    /// keep their submission order), flushing once; their bytes are released when written.
+    private func write(_ batch: [OutboundFrame], to channel: any Channel) {
+        let bytes = batch.reduce(0) { $0 + $1.byteCount }
+        channel.eventLoop.execute {
+            let written = channel.eventLoop.makePromise(of: Void.self)
+            for (index, frame) in batch.enumerated() {
+                // The shared part goes out as the frame's leading bytes (`extensionData`: no
+                // extension is negotiated, so it is plain payload), written from the one buffer
+                // every recipient shares.
+                let wsFrame = WebSocketFrame(fin: true, opcode: .text, data: frame.own, extensionData: frame.shared)
+                channel.write(wsFrame, promise: index == batch.count - 1 ? written : nil)
+            }
+            channel.flush()
+            written.futureResult.whenComplete { result in
+                switch result {
+                case .success: self.released(bytes: bytes)
+                // The socket is gone: nothing more can be written.
+                case .failure: self.finish()
+                }
+            }
+        }
+    }
+
+    /// The channel finished writing `bytes`: room for more.
+    private func released(bytes: Int) {
+        let spaceWaiter = state.withLock { state in
+            state.inFlightBytes -= bytes
+            return state.takeSpaceWaiter()
+        }
+        spaceWaiter?.resume()
+    }
+
     /// Drops what is queued and leaves only the slow-consumer close frame.
     private func overflow() -> EnqueueResult {
-        let (closedNow, waiter, spaceWaiter): (Bool, CheckedContinuation<Item?, Never>?, CheckedContinuation<Void, Never>?) =
-            state.withLock { state in
-                guard !state.closing else { return (false, nil, nil) }
-                state.items.removeAll()
-                state.bytes = 0
-                state.closing = true
-                if let waiter = state.waiter {
-                    state.waiter = nil
-                    return (true, waiter, state.takeSpaceWaiter())
-                }
-                state.items.append(.close(code: 1008, reason: "slow consumer"))
-                return (true, nil, state.takeSpaceWaiter())
-            }
+        let (closedNow, submit, spaceWaiter): (Bool, Bool, CheckedContinuation<Void, Never>?) = state.withLock { state in
+            guard !state.closing else { return (false, false, nil) }
+            state.items.removeAll()
+            state.queuedBytes = 0
+            state.closing = true
+            let submit = state.append(.close(code: 1008, reason: "slow consumer"))
+            return (true, submit, state.takeSpaceWaiter())
+        }
         if closedNow { metrics?.slowConsumerCloses.increment() }
         spaceWaiter?.resume()
-        waiter?.resume(returning: .close(code: 1008, reason: "slow consumer"))
+        if submit { submitQueued() }
         return .overflow
     }
 
     /// Queues a close frame after everything already queued; later enqueues are refused.
     func close(code: UInt16, reason: String) {
-        let (waiter, spaceWaiter): (CheckedContinuation<Item?, Never>?, CheckedContinuation<Void, Never>?) = state.withLock { state in
-            guard !state.closing else { return (nil, nil) }
+        let (submit, spaceWaiter): (Bool, CheckedContinuation<Void, Never>?) = state.withLock { state in
+            guard !state.closing else { return (false, nil) }
             state.closing = true
-            let item = Item.close(code: code, reason: reason)
-            if let waiter = state.waiter {
-                state.waiter = nil
-                return (waiter, state.takeSpaceWaiter())
-            }
-            state.items.append(item)
-            return (nil, state.takeSpaceWaiter())
+            return (state.append(.close(code: code, reason: reason)), state.takeSpaceWaiter())
         }
         spaceWaiter?.resume()
-        waiter?.resume(returning: .close(code: code, reason: reason))
+        if submit { submitQueued() }
     }
 
-    /// Ends the writer: `next()` returns nil from now on.
+    /// Ends the writer: nothing queued is sent any more and `nextClose()` returns nil.
     func finish() {
-        let (waiter, spaceWaiter): (CheckedContinuation<Item?, Never>?, CheckedContinuation<Void, Never>?) = state.withLock { state in
-            state.closing = true
-            state.finished = true
-            state.items.removeAll()
-            state.bytes = 0
-            defer { state.waiter = nil }
-            return (state.waiter, state.takeSpaceWaiter())
-        }
+        let (closeWaiter, spaceWaiter): (CheckedContinuation<CloseRequest?, Never>?, CheckedContinuation<Void, Never>?) =
+            state.withLock { state in
+                state.closing = true
+                state.finished = true
+                state.items.removeAll()
+                state.queuedBytes = 0
+                defer { state.closeWaiter = nil }
+                return (state.closeWaiter, state.takeSpaceWaiter())
+            }
         spaceWaiter?.resume()
-        waiter?.resume(returning: nil)
+        closeWaiter?.resume(returning: nil)
     }
 
-    /// The next item to write, waiting for one; nil once finished.
-    func next() async -> Item? {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Item?, Never>) in
-            let (ready, spaceWaiter): (Item??, CheckedContinuation<Void, Never>?) = state.withLock { state in
-                if state.finished { return (.some(nil), state.takeSpaceWaiter()) }
-                if let item = state.items.popFirst() {
-                    if case .frame(let frame) = item { state.bytes -= frame.byteCount }
-                    return (.some(item), state.takeSpaceWaiter())
-                }
-                state.waiter = continuation
-                return (.none, state.takeSpaceWaiter())
+    /// Gives the queue its socket: frames queued so far, and all later ones, go out on `channel`.
+    func attach(_ channel: any Channel) {
+        let submit = state.withLock { state -> Bool in
+            state.channel = channel
+            guard !state.submitting, !state.items.isEmpty else { return false }
+            state.submitting = true
+            return true
+        }
+        if submit { submitQueued() }
+    }
+
+    /// Waits until the close frame is due (everything before it submitted); nil once finished.
+    func nextClose() async -> CloseRequest? {
+        await withCheckedContinuation { (continuation: CheckedContinuation<CloseRequest?, Never>) in
+            let ready: CloseRequest?? = state.withLock { state in
+                if state.finished { return .some(nil) }
+                if let request = state.closeRequest { return .some(request) }
+                state.closeWaiter = continuation
+                return .none
             }
-            spaceWaiter?.resume()
             if let ready { continuation.resume(returning: ready) }
         }
     }

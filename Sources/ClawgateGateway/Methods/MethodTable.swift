@@ -27,6 +27,18 @@ struct MethodTable: Sendable {
         }
     }
 
+    /// Registers a typed handler that returns its result already encoded as JSON (a cached
+    /// snapshot).
+    mutating func registerEncoded<P: MethodParams>(
+        _ name: String, _ params: P.Type, _ handler: @escaping @Sendable (P, MethodContext) async throws -> Data
+    ) {
+        precondition(handlers[name] == nil, "method \(name) registered twice")
+        handlers[name] = { raw, context in
+            let decoded = try Self.decode(P.self, from: raw, method: name)
+            return ByteBuffer(data: try await handler(decoded, context))
+        }
+    }
+
     /// Registers a handler whose answer may take long (`agent.wait`): it runs in its own task so
     /// the connection keeps serving other requests, and its result or error is sent when ready.
     mutating func registerDeferred<P: MethodParams, R: Encodable & Sendable>(
@@ -71,7 +83,9 @@ struct MethodTable: Sendable {
         case .some(let other):
             throw MethodError.invalidRequest("invalid \(method) params: expected an object, got \(other.typeName)")
         }
-        if let unknown = object.keys.sorted().first(where: { !P.fields.contains($0) }) {
+        let fields = P.fields
+        // Sorted only when something is wrong, so the error names the first unknown key.
+        if object.keys.contains(where: { !fields.contains($0) }), let unknown = object.keys.sorted().first(where: { !fields.contains($0) }) {
             throw MethodError.invalidRequest("invalid \(method) params: unexpected property '\(unknown)'")
         }
         do {

@@ -4,8 +4,9 @@ import Foundation
 /// `health`, `status`, `system-presence`, `logs.tail`.
 enum SystemMethods {
     static func register(into table: inout MethodTable) {
-        table.register("health", HealthParams.self) { params, context in
-            params.probe == true ? await context.gateway.refreshHealth() : context.gateway.health.current.snapshot
+        table.registerEncoded("health", HealthParams.self) { params, context in
+            if params.probe == true { return try JSONCoding.encode(await context.gateway.refreshHealth()) }
+            return try context.gateway.health.currentJSON()
         }
         table.register("status", EmptyParams.self) { _, context in
             await context.gateway.status(includeSensitive: context.isAdmin)

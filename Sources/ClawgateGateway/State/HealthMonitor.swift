@@ -10,6 +10,9 @@ final class HealthMonitor: Sendable {
         var snapshot: HealthSnapshot
         var version = 1
         var heartbeatSeconds: Int
+        /// The snapshot as JSON, encoded on first use (`health` calls send the same bytes until
+        /// the next refresh; encoding it was most of a `health` call's CPU).
+        var encoded: Data?
     }
 
     private let state: Mutex<State>
@@ -34,12 +37,25 @@ final class HealthMonitor: Sendable {
         state.withLock { ($0.snapshot, $0.version) }
     }
 
+    /// The current snapshot encoded as JSON, cached per version.
+    func currentJSON() throws -> Data {
+        let (snapshot, version, encoded) = state.withLock { ($0.snapshot, $0.version, $0.encoded) }
+        if let encoded { return encoded }
+        // Encoded outside the lock; kept only if no newer snapshot arrived meanwhile.
+        let data = try JSONCoding.encode(snapshot)
+        state.withLock { state in
+            if state.version == version { state.encoded = data }
+        }
+        return data
+    }
+
     /// Installs a new snapshot and bumps the version.
     @discardableResult
     func update(_ snapshot: HealthSnapshot) -> (snapshot: HealthSnapshot, version: Int) {
         state.withLock { state in
             state.snapshot = snapshot
             state.version += 1
+            state.encoded = nil
             return (snapshot, state.version)
         }
     }
