@@ -223,7 +223,8 @@ public final class SQLiteMeshStore: MeshStore {
     // MARK: - Agents
 
     public nonisolated(nonsending) func agent(id: String) async throws -> MeshAgent? {
-        try await read { db in
+        if let hit = cached(MeshAgent.self, id: id) { return hit }
+        return try await read { db in
             try self.record(MeshAgent.self, db, sql: "SELECT agentId, json FROM agents WHERE agentId = ?", arguments: [id])
         }
     }
@@ -242,7 +243,8 @@ public final class SQLiteMeshStore: MeshStore {
     // MARK: - Tasks
 
     public nonisolated(nonsending) func task(id: String) async throws -> MeshTask? {
-        try await read { db in
+        if let hit = cached(MeshTask.self, id: id) { return hit }
+        return try await read { db in
             try self.record(MeshTask.self, db, sql: "SELECT taskId, json FROM tasks WHERE taskId = ?", arguments: [id])
         }
     }
@@ -335,7 +337,8 @@ public final class SQLiteMeshStore: MeshStore {
     // MARK: - Deliveries
 
     public nonisolated(nonsending) func delivery(id: String) async throws -> MeshDelivery? {
-        try await read { db in
+        if let hit = cached(MeshDelivery.self, id: id) { return hit }
+        return try await read { db in
             try self.record(
                 MeshDelivery.self, db, sql: "SELECT deliveryId, json FROM deliveries WHERE deliveryId = ?", arguments: [id])
         }
@@ -678,11 +681,19 @@ public final class SQLiteMeshStore: MeshStore {
     private static func clamp(_ limit: Int) -> Int { max(limit, 0) }
 
     private static func encode<T: Encodable>(_ value: T) throws -> String {
-        String(decoding: try JSONCoding.encode(value), as: UTF8.self)
+        try JSONCoding.encodeText(value)
     }
 
     private static func decode<T: Decodable>(_ type: T.Type, _ json: String) throws -> T {
         try JSONCoding.decode(type, from: Data(json.utf8))
+    }
+
+    /// The record with this primary key when the cache holds it, without asking SQLite: on the
+    /// store's thread a cached record is the row as staged (see `RecordCache`), and a row that
+    /// is gone is never in the cache. Nil off the store's thread and on a miss.
+    private func cached<T: CachedRecord & Sendable>(_ type: T.Type, id: String) -> T? {
+        guard commits.loop.inEventLoop else { return nil }
+        return cache.withLock { $0[keyPath: T.slot][id] }
     }
 
     /// The one record `sql` selects (`id, json`), from the cache when on the store's thread.

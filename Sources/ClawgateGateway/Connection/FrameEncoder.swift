@@ -28,7 +28,7 @@ enum FrameEncoder {
     }
 
     /// `{"type":"event","event":…,"payload":…[,"stateVersion":…]` — the caller appends the seq.
-    static func eventPrefix(event: String, payloadJSON: Data, stateVersion: StateVersion?) -> ByteBuffer {
+    static func eventPrefix(event: String, payloadJSON: some Collection<UInt8>, stateVersion: StateVersion?) -> ByteBuffer {
         var buffer = ByteBuffer()
         buffer.reserveCapacity(payloadJSON.count + event.utf8.count + 64)
         buffer.writeString(#"{"type":"event","event":"#)

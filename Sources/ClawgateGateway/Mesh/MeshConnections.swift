@@ -75,7 +75,7 @@ final class MeshConnections: MeshPushSink {
             clawLink.push(delivery)
             return
         }
-        guard let payload = try? JSONCoding.encode(delivery) else { return }
+        guard let payload = try? JSONCoding.encodeBytes(delivery) else { return }
         handle.sendEvent(prefix: FrameEncoder.eventPrefix(event: MeshGatewayEvent.delivery, payloadJSON: payload, stateVersion: nil), droppable: false)
     }
 
@@ -85,7 +85,7 @@ final class MeshConnections: MeshPushSink {
         guard !handlesByNamespace.isEmpty else { return }
         for event in events {
             guard let targets = handlesByNamespace[event.namespace], !targets.isEmpty,
-                let payload = try? JSONCoding.encode(event)
+                let payload = try? JSONCoding.encodeBytes(event)
             else { continue }
             // Encoded once per event, stamped per connection. Droppable: the log is durable and
             // `mesh.events.since` fills any gap.

@@ -23,7 +23,7 @@ struct MethodTable: Sendable {
         handlers[name] = { raw, context in
             let decoded = try Self.decode(P.self, from: raw, method: name)
             let result = try await handler(decoded, context)
-            return ByteBuffer(data: try JSONCoding.encode(result))
+            return ByteBuffer(bytes: try JSONCoding.encodeBytes(result))
         }
     }
 
@@ -55,7 +55,7 @@ struct MethodTable: Sendable {
                 let answer: ByteBuffer
                 do {
                     let result = try await handler(decoded, context)
-                    answer = FrameEncoder.response(id: context.requestId, payloadJSON: ByteBuffer(data: try JSONCoding.encode(result)))
+                    answer = FrameEncoder.response(id: context.requestId, payloadJSON: ByteBuffer(bytes: try JSONCoding.encodeBytes(result)))
                 } catch let error as MethodError {
                     answer = FrameEncoder.error(id: context.requestId, error.shape)
                 } catch {
@@ -71,7 +71,7 @@ struct MethodTable: Sendable {
     mutating func registerRaw<R: Encodable & Sendable>(_ name: String, _ handler: @escaping @Sendable (JSONValue?, MethodContext) async throws -> R) {
         precondition(handlers[name] == nil, "method \(name) registered twice")
         handlers[name] = { raw, context in
-            ByteBuffer(data: try JSONCoding.encode(try await handler(raw, context)))
+            ByteBuffer(bytes: try JSONCoding.encodeBytes(try await handler(raw, context)))
         }
     }
 
