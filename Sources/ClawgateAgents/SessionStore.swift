@@ -55,7 +55,7 @@ public actor SessionStore {
     public func resolve(_ key: SessionKey, nowMs: Int) throws -> SessionEntry {
         var map = try map(agentId: key.agentId)
         if let existing = map[key.raw] { return existing }
-        let sessionId = UUID().uuidString.lowercased()
+        let sessionId = RandomID.uuid()
         let file = transcript(agentId: key.agentId, sessionId: sessionId)
         try file.createIfMissing(sessionId: sessionId, nowMs: nowMs)
         let entry = SessionEntry(sessionId: sessionId, nowMs: nowMs, sessionFile: file.path)
@@ -114,7 +114,7 @@ public actor SessionStore {
             try archive(transcript(agentId: key.agentId, sessionId: old.sessionId), suffix: "reset", nowMs: nowMs)
             lastEntryIds[old.sessionId] = nil
         }
-        let sessionId = UUID().uuidString.lowercased()
+        let sessionId = RandomID.uuid()
         let file = transcript(agentId: key.agentId, sessionId: sessionId)
         try file.createIfMissing(sessionId: sessionId, nowMs: nowMs)
         var entry = SessionEntry(sessionId: sessionId, nowMs: nowMs, sessionFile: file.path)

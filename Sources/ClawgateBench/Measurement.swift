@@ -298,7 +298,7 @@ enum BenchError: Error, CustomStringConvertible {
 
 /// A short random id so that agents of different runs against one gateway do not collide.
 func shortRunId() -> String {
-    String(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(8))
+    String(RandomID.hex(count: 32).prefix(8))
 }
 
 /// Progress for humans, on stderr (stdout stays clean for `--json`).

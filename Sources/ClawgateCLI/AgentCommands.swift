@@ -47,7 +47,7 @@ struct AgentCommand: AsyncParsableCommand {
     func run() async throws {
         let sessionKey = Self.sessionKey(session: session, agent: agent)
         let params = ChatSendParams(
-            sessionKey: sessionKey, message: message, idempotencyKey: UUID().uuidString.lowercased(), timeoutMs: timeout.map { $0 * 1000 }
+            sessionKey: sessionKey, message: message, idempotencyKey: RandomID.uuid(), timeoutMs: timeout.map { $0 * 1000 }
         )
         let wait = Duration.seconds(timeout ?? Self.defaultWaitSeconds) + Self.waitSlack
         let streaming = !json

@@ -109,7 +109,7 @@ public enum GatewayClient {
             return .failure(error)
         }
         // 2. connect.
-        let connectId = UUID().uuidString.lowercased()
+        let connectId = RandomID.uuid()
         do {
             let params = try options.connectParams(nonce: nonce, nowMs: Int(Date().timeIntervalSince1970 * 1000))
             let request = RequestFrame(id: connectId, method: "connect", params: try JSONCoding.value(of: params))

@@ -20,7 +20,7 @@ public final class GatewayConnection: Sendable {
     private let waiters: ResponseWaiters
     /// Request ids are this connection's prefix and a counter: unique per socket without a
     /// random UUID (a system call and two strings) per request.
-    private let idPrefix = String(UUID().uuidString.lowercased().prefix(8)) + "-"
+    private let idPrefix = RandomID.hex(count: 8) + "-"
     private let nextId = Atomic<Int>(0)
 
     init(hello: HelloOk, helloPayload: JSONValue, outbound: WebSocketOutboundWriter, requestTimeout: Duration) {

@@ -1,10 +1,11 @@
 import ClawgateMesh
 
-/// The conditions of the partial task indexes (migration `v3-partial-indexes`), as SQL.
+/// The conditions of the partial task indexes (migrations `v3-partial-indexes` and
+/// `v4-fewer-index-writes`), as SQL.
 ///
 /// SQLite uses a partial index only when the query repeats its condition term for term, so the
 /// migration and the queries share these strings; the queries name their index (`INDEXED BY`),
-/// so a condition that no longer matches fails loudly instead of scanning the table. They are frozen with the migration: a new
+/// so a condition that no longer matches fails loudly instead of scanning the table. They are frozen with the migrations: a new
 /// task state, or any other change here, needs a new migration that recreates the indexes (the
 /// tests check each set against `TaskState` and that the queries use the indexes).
 enum TaskStateSQL {

@@ -175,10 +175,13 @@ struct GroupCommitTests {
     func queriesUsePartialIndexes() async throws {
         try await helpers.withStore(.file) { store in
             let plans: [(sql: String, index: String)] = [
-                ("SELECT assignee FROM tasks INDEXED BY tasks_active_assignee WHERE namespace = 'ns' AND \(TaskStateSQL.active)", "tasks_active_assignee"),
+                ("SELECT assignee FROM tasks INDEXED BY tasks_active WHERE namespace = 'ns' AND \(TaskStateSQL.active)", "tasks_active"),
                 ("SELECT taskId FROM tasks INDEXED BY tasks_queued_created WHERE \(TaskStateSQL.queued) ORDER BY createdAtMs, taskId LIMIT 5", "tasks_queued_created"),
-                ("SELECT taskId FROM tasks INDEXED BY tasks_open_deadline WHERE \(TaskStateSQL.open) AND deadlineMs <= 5 ORDER BY deadlineMs, taskId LIMIT 5", "tasks_open_deadline"),
-                ("SELECT taskId FROM tasks INDEXED BY tasks_terminal_updated WHERE \(TaskStateSQL.terminal) AND updatedAtMs < 5", "tasks_terminal_updated"),
+                ("SELECT taskId FROM tasks INDEXED BY tasks_deadline WHERE \(TaskStateSQL.open) AND deadlineMs IS NOT NULL AND deadlineMs <= 5 ORDER BY deadlineMs, taskId LIMIT 5", "tasks_deadline"),
+                ("SELECT taskId FROM tasks INDEXED BY tasks_terminal WHERE \(TaskStateSQL.terminal) AND updatedAtMs < 5", "tasks_terminal"),
+                ("SELECT state, COUNT(*) FROM tasks INDEXED BY tasks_active WHERE \(TaskStateSQL.active) GROUP BY state", "COVERING INDEX tasks_active"),
+                ("SELECT state, COUNT(*) FROM tasks INDEXED BY tasks_terminal WHERE \(TaskStateSQL.terminal) GROUP BY state", "COVERING INDEX tasks_terminal"),
+                ("SELECT seq FROM events WHERE createdAtMs >= 5 ORDER BY seq LIMIT 1", "SCAN events"),
             ]
             for (sql, index) in plans {
                 let plan = try await store.writer.read { db in

@@ -98,7 +98,7 @@ enum AgentMethods {
             var note = TranscriptMessage(role: .assistant, text: params.message, timestamp: now)
             note.stopReason = "injected"
             _ = try await mapped { try await agents.sessions.append([note], to: key, label: params.label, nowMs: now) }
-            let runId = params.idempotencyKey ?? "inject-\(UUID().uuidString.lowercased())"
+            let runId = params.idempotencyKey ?? "inject-\(RandomID.uuid())"
             var payload = ChatEventPayload(runId: runId, sessionKey: key.raw, seq: 1, state: "final", agentId: key.agentId)
             payload.message = ChatEventMessage(text: params.message, timestamp: now)
             payload.stopReason = "injected"
@@ -139,7 +139,7 @@ enum AgentMethods {
             let key = try agents.sessionKey(params.sessionKey ?? "main")
             let text = "System: \(params.text)"
             if params.mode == "now" {
-                let runId = "wake-\(UUID().uuidString.lowercased())"
+                let runId = "wake-\(RandomID.uuid())"
                 let request = RunRequest(runId: runId, sessionKey: key, conversation: .session(newMessages: [ChatMessage(role: .user, text: text)]))
                 let broadcaster = RunEventBroadcaster(registry: context.gateway.registry, runId: runId, sessionKey: key)
                 _ = try submit(request, agents: agents, observer: broadcaster.handle)

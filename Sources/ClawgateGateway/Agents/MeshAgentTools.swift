@@ -185,7 +185,7 @@ enum MeshAgentTools {
             let request = DelegateRequest(
                 to: to, requirements: to == nil ? TaskRequirements(capabilities: capabilities) : nil, type: try required(arguments, "type"),
                 description: arguments["description"]?.stringValue ?? "", context: arguments["context"],
-                idempotencyKey: context.runId.map { "\($0):\(UUID().uuidString.prefix(8))" }
+                idempotencyKey: context.runId.map { "\($0):\(RandomID.hex(count: 8))" }
             )
             let task = try await run { try await mesh.delegate(request, from: me) }
             let finished = try await MeshAgentTools.waitForEnd(taskId: task.taskId, me: me, timeoutMs: timeoutSeconds * 1000, mesh: mesh)

@@ -20,7 +20,7 @@ enum ClawLinkRecords {
 
     /// A fresh relay-style agent id: 8 hex characters.
     static func newAgentId() -> String {
-        String(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(8))
+        RandomID.hex(count: 8)
     }
 
     /// The relay's registry record: `agent_id, name, capabilities, machine, description,

@@ -17,7 +17,7 @@ struct ConnectionSession: Sendable {
 
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
         let limits = gateway.settings.limits
-        let connId = UUID().uuidString.lowercased()
+        let connId = RandomID.uuid()
         let queue = OutboundQueue(capacity: limits.maxBufferedBytes, metrics: gateway.metrics.outboundQueue(.gateway))
         var connectionLogger = gateway.logger
         connectionLogger[metadataKey: "connId"] = "\(connId)"
@@ -37,7 +37,7 @@ struct ConnectionSession: Sendable {
 
         // A little more than one maximal pre-auth frame plus headers and control frames.
         await PreauthByteBudget.install(on: channel, limit: limits.maxPreauthPayloadBytes + 16 * 1024)
-        let nonce = UUID().uuidString.lowercased()
+        let nonce = RandomID.uuid()
         let challenge = ConnectChallenge(nonce: nonce, ts: Clock.nowMs())
         _ = queue.enqueue(FrameEncoder.unsequencedEvent(event: GatewayEvent.connectChallenge, payloadJSON: FrameEncoder.encodeOrNull(challenge)))
 

@@ -13,7 +13,7 @@ enum ChatCompletionsEndpoint {
         let messages = try parseMessages(call.body["messages"])
         let stream = try call.bool("stream")
         let includeUsage = call.body["stream_options"]?["include_usage"]?.boolValue ?? false
-        let runId = "chatcmpl-\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))"
+        let runId = "chatcmpl-\(RandomID.hex(count: 32))"
         let request = try runRequest(call, messages: messages, runId: runId)
         let run = OpenAIRun(gateway: call.gateway, request: request)
         let created = Int(Date().timeIntervalSince1970)

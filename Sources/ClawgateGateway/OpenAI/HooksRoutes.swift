@@ -75,7 +75,7 @@ enum HooksRoutes {
         let key = SessionKey.main(of: agents.catalog.defaultId, catalog: agents.catalog)
         let message = ChatMessage(role: .user, text: "System: \(text)")
         if mode == "now" {
-            let runId = "hook-wake-\(UUID().uuidString.lowercased())"
+            let runId = "hook-wake-\(RandomID.uuid())"
             let broadcaster = RunEventBroadcaster(registry: gateway.registry, runId: runId, sessionKey: key)
             do {
                 _ = try agents.runtime.submit(RunRequest(runId: runId, sessionKey: key, conversation: .session(newMessages: [message])), observer: broadcaster.handle)
@@ -105,7 +105,7 @@ enum HooksRoutes {
             } else {
                 let agentId = body["agentId"]?.stringValue ?? agents.catalog.defaultId
                 guard agents.catalog.agent(agentId) != nil else { return hookError(.badRequest, "unknown agent \"\(agentId)\"") }
-                key = try SessionKey(resolving: "agent:\(agentId):hook:\(UUID().uuidString.lowercased())", catalog: agents.catalog)
+                key = try SessionKey(resolving: "agent:\(agentId):hook:\(RandomID.uuid())", catalog: agents.catalog)
             }
         } catch {
             return hookError(.badRequest, error.message)
@@ -118,7 +118,7 @@ enum HooksRoutes {
         let timeoutSeconds = body["timeoutSeconds"]?.intValue
         if let timeoutSeconds, !(1...86_400).contains(timeoutSeconds) { return hookError(.badRequest, "timeoutSeconds must be from 1 to 86400") }
         let idempotency = idempotencyHeaders.lazy.compactMap { request.headers[$0] }.first ?? body["idempotencyKey"]?.stringValue
-        let runId = idempotency.map { "hook-\($0.prefix(200))" } ?? "hook-\(UUID().uuidString.lowercased())"
+        let runId = idempotency.map { "hook-\($0.prefix(200))" } ?? "hook-\(RandomID.uuid())"
         let broadcaster = RunEventBroadcaster(registry: gateway.registry, runId: runId, sessionKey: key)
         do {
             _ = try agents.runtime.submit(

@@ -10,7 +10,7 @@ import Synchronization
 enum ResponsesEndpoint {
     static func handle(_ call: OpenAIRequest) async throws(OpenAIError) -> Response {
         let messages = try parseInput(call.body["input"], instructions: call.body["instructions"]?.stringValue)
-        let responseId = "resp_\(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: ""))"
+        let responseId = "resp_\(RandomID.hex(count: 32))"
         let request = try ChatCompletionsEndpoint.runRequest(
             OpenAIRequest(
                 gateway: call.gateway, body: renamed(call.body), headers: call.headers, agent: call.agent, modelOverride: call.modelOverride,

@@ -83,7 +83,7 @@ actor PairingStore {
             pending[oldest.requestId] = nil
         }
         let request = PendingPairing(
-            requestId: UUID().uuidString.lowercased(), deviceId: claim.deviceId, publicKey: claim.publicKey, role: claim.role,
+            requestId: RandomID.uuid(), deviceId: claim.deviceId, publicKey: claim.publicKey, role: claim.role,
             scopes: claim.scopes, reason: reason, clientId: claim.clientId, clientMode: claim.clientMode,
             displayName: claim.displayName, platform: claim.platform, remoteIp: claim.remoteIp, createdAtMs: nowMs
         )

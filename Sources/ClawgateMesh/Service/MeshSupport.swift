@@ -5,9 +5,11 @@ import Foundation
 /// Identifier generation.
 enum MeshIDs {
     /// 12 lower-case hex characters.
-    static func agentId() -> String { String(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(12)) }
-    static func taskId() -> String { UUID().uuidString.lowercased() }
-    static func deliveryId() -> String { UUID().uuidString.lowercased() }
+    static func agentId() -> String { RandomID.hex(count: 12) }
+    /// Time-ordered (see `RandomID.timeOrderedUUID`): new task and delivery rows land at the
+    /// end of their primary-key indexes.
+    static func taskId() -> String { RandomID.timeOrderedUUID(nowMs: MeshClock.nowMs()) }
+    static func deliveryId() -> String { RandomID.timeOrderedUUID(nowMs: MeshClock.nowMs()) }
 }
 
 /// Per-agent credentials: random, shown once, stored as SHA-256 hex.
