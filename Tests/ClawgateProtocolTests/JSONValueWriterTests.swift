@@ -70,6 +70,16 @@ struct JSONValueWriterTests {
         #expect(try ours([record, record]) == foundation([record, record]))
     }
 
+    @Test func otherContainerShapesMatchFoundation() throws {
+        #expect(try ours([3: "c", 1: "a", 20: "t"]) == foundation([3: "c", 1: "a", 20: "t"]))
+        #expect(try ours([[1, nil, 3], nil, []] as [[Int?]?]) == foundation([[1, nil, 3], nil, []] as [[Int?]?]))
+        #expect(try ours(["when": Date(timeIntervalSinceReferenceDate: 12.5)]) == foundation(["when": Date(timeIntervalSinceReferenceDate: 12.5)]))
+        #expect(try ours(Data([0, 1, 254, 255])) == foundation(Data([0, 1, 254, 255])))
+        #expect(try ours(Float(1.1)) == foundation(Float(1.1)))
+        #expect(try ours(URL(string: "https://example.com/a/b?c=d")) == foundation(URL(string: "https://example.com/a/b?c=d")))
+        #expect(try ours(Optional<Int>.none) == foundation(Optional<Int>.none))
+    }
+
     @Test func textReadsBackAsTheSameValue() throws {
         let value: JSONValue = ["text": "é\n\"", "numbers": [0, -1, 2.75, 1e300], "flag": false, "none": nil]
         let text = try JSONCoding.encode(value)

@@ -82,6 +82,9 @@ public final class ConnectionHandle: Sendable {
         return result
     }
 
+    /// The connection's event loop, where work for this socket alone can run.
+    var eventLoop: any EventLoop { channel.eventLoop }
+
     @discardableResult
     func sendEvent(prefix: ByteBuffer, droppable: Bool) -> OutboundQueue.EnqueueResult {
         let result = queue.enqueueEvent(droppable: droppable) { FrameEncoder.stamp(prefix, seq: $0) }

@@ -75,8 +75,16 @@ final class MeshConnections: MeshPushSink {
             clawLink.push(delivery)
             return
         }
-        guard let payload = try? JSONCoding.encodeBytes(delivery) else { return }
-        handle.sendEvent(prefix: FrameEncoder.eventPrefix(event: MeshGatewayEvent.delivery, payloadJSON: payload, stateVersion: nil), droppable: false)
+        // Encoded and queued on the socket's own event loop rather than here: the caller is the
+        // mesh store's thread, which every mesh write waits for. Pushes to one connection keep
+        // their order (an event loop runs its tasks in order); a push lost with its connection
+        // comes back when its lease runs out.
+        handle.eventLoop.execute {
+            guard let payload = try? JSONCoding.encodeBytes(delivery) else { return }
+            handle.sendEvent(
+                prefix: FrameEncoder.eventPrefix(event: MeshGatewayEvent.delivery, payloadJSON: payload, stateVersion: nil),
+                droppable: false)
+        }
     }
 
     func publish(_ events: [MeshEvent]) {
