@@ -53,6 +53,8 @@ final class OutboundQueue: Sendable {
         var channel: (any Channel)?
         /// Someone is moving queued frames to the channel; others only append.
         var submitting = false
+        /// Batches handed to the event loop that it has not started writing yet.
+        var scheduledWrites = 0
         var closing = false
         var finished = false
         var seq = 0
@@ -215,26 +217,39 @@ final class OutboundQueue: Sendable {
         }
     }
 
-    /// Writes frames in order on the channel's event loop (always through `execute`, so batches
-    /// keep their submission order), flushing once; their bytes are released when written.
+    /// Writes frames in order on the channel's event loop, flushing once; their bytes are
+    /// released when written. On the loop itself (a broadcast hands each loop its own sockets)
+    /// the batch is written at once when no earlier batch still waits in the loop's queue;
+    /// otherwise it goes through `execute`, behind the earlier ones, so batches keep their order.
     private func write(_ batch: [OutboundFrame], to channel: any Channel) {
         let bytes = batch.reduce(0) { $0 + $1.byteCount }
+        if channel.eventLoop.inEventLoop, state.withLock({ $0.scheduledWrites == 0 }) {
+            writeNow(batch, bytes: bytes, to: channel)
+            return
+        }
+        state.withLock { $0.scheduledWrites += 1 }
         channel.eventLoop.execute {
-            let written = channel.eventLoop.makePromise(of: Void.self)
-            for (index, frame) in batch.enumerated() {
-                // The shared part goes out as the frame's leading bytes (`extensionData`: no
-                // extension is negotiated, so it is plain payload), written from the one buffer
-                // every recipient shares.
-                let wsFrame = WebSocketFrame(fin: true, opcode: .text, data: frame.own, extensionData: frame.shared)
-                channel.write(wsFrame, promise: index == batch.count - 1 ? written : nil)
-            }
-            channel.flush()
-            written.futureResult.whenComplete { result in
-                switch result {
-                case .success: self.released(bytes: bytes)
-                // The socket is gone: nothing more can be written.
-                case .failure: self.finish()
-                }
+            self.state.withLock { $0.scheduledWrites -= 1 }
+            self.writeNow(batch, bytes: bytes, to: channel)
+        }
+    }
+
+    /// Must run on the channel's event loop.
+    private func writeNow(_ batch: [OutboundFrame], bytes: Int, to channel: any Channel) {
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        for (index, frame) in batch.enumerated() {
+            // The shared part goes out as the frame's leading bytes (`extensionData`: no
+            // extension is negotiated, so it is plain payload), written from the one buffer
+            // every recipient shares.
+            let wsFrame = WebSocketFrame(fin: true, opcode: .text, data: frame.own, extensionData: frame.shared)
+            channel.write(wsFrame, promise: index == batch.count - 1 ? written : nil)
+        }
+        channel.flush()
+        written.futureResult.whenComplete { result in
+            switch result {
+            case .success: self.released(bytes: bytes)
+            // The socket is gone: nothing more can be written.
+            case .failure: self.finish()
             }
         }
     }
