@@ -396,18 +396,20 @@ struct UpstreamServerTests {
             var request = HTTPClientRequest(url: url)
             request.method = .POST
             request.body = .bytes(ByteBuffer(string: #"{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}"#))
-            let partial = Task {
+            let partial = Task { () -> (received: String, inFlightWhileReading: Int) in
                 let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
                 var received = ""
                 for try await buffer in response.body {
                     received += String(buffer: buffer)
-                    if received.contains(#""content":"partial""#) { return received }
+                    // Counted while the body is still being read: once this task ends the client
+                    // closes the connection, and the server may notice before the test looks.
+                    if received.contains(#""content":"partial""#) { return (received, server.inFlightCount) }
                 }
-                return received
+                return (received, server.inFlightCount)
             }
-            let received = try await partial.value
+            let (received, inFlightWhileReading) = try await partial.value
             #expect(received.contains(#""content":"partial""#))
-            #expect(server.inFlightCount == 1)
+            #expect(inFlightWhileReading == 1)
             // Dropping the response body (the task ended) makes the client close the connection.
             let cancelledStream = await eventually { server.cancelledCount == 2 && server.inFlightCount == 0 }
             #expect(cancelledStream)
