@@ -514,20 +514,7 @@ public final class SQLiteMeshStore: MeshStore {
                 try self.write(task, db)
             }
             for delivery in change.upsertDeliveries {
-                defer { self.cache.withLock { $0.insert(delivery) } }
-                if try self.update(delivery, db) { continue }
-                try db.cachedStatement(sql: """
-                    INSERT INTO deliveries
-                        (deliveryId, namespace, recipient, kind, taskId, leaseUntilMs, createdAtMs, json)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT(deliveryId) DO UPDATE SET
-                        namespace = excluded.namespace, recipient = excluded.recipient, kind = excluded.kind,
-                        taskId = excluded.taskId, leaseUntilMs = excluded.leaseUntilMs,
-                        createdAtMs = excluded.createdAtMs, json = excluded.json
-                    """).execute(arguments: [
-                        delivery.deliveryId, delivery.namespace, delivery.recipient, delivery.kind.rawValue,
-                        delivery.taskId, delivery.leaseUntilMs, delivery.createdAtMs, try Self.encode(delivery),
-                    ])
+                try self.write(delivery, db)
             }
             for deliveryId in change.deleteDeliveries {
                 try db.cachedStatement(sql: "DELETE FROM deliveries WHERE deliveryId = ?")
@@ -593,7 +580,7 @@ public final class SQLiteMeshStore: MeshStore {
     private func write(_ agent: MeshAgent, _ db: Database) throws {
         defer { cache.withLock { $0.insert(agent) } }
         let json = try Self.encode(agent)
-        if let stored = cache.withLock({ $0.agents[agent.agentId] }), stored.namespace == agent.namespace {
+        if let stored = cached(MeshAgent.self, id: agent.agentId), stored.namespace == agent.namespace {
             try db.cachedStatement(sql: "UPDATE agents SET json = ? WHERE agentId = ?").execute(arguments: [json, agent.agentId])
             if db.changesCount == 1 { return }
         }
@@ -607,12 +594,13 @@ public final class SQLiteMeshStore: MeshStore {
     /// state and assignee are assigned only when they did.
     private func write(_ task: MeshTask, _ db: Database) throws {
         defer { cache.withLock { $0.insert(task) } }
-        if let stored = cache.withLock({ $0.tasks[task.taskId] }), stored.namespace == task.namespace,
+        let json = try Self.encode(task)
+        if let stored = cached(MeshTask.self, id: task.taskId), stored.namespace == task.namespace,
             stored.from == task.from, stored.deadlineMs == task.deadlineMs, stored.idempotencyKey == task.idempotencyKey,
             stored.createdAtMs == task.createdAtMs
         {
             var assignments = "updatedAtMs = ?, version = ?, json = ?"
-            var arguments: StatementArguments = [task.updatedAtMs, task.version, try Self.encode(task)]
+            var arguments: StatementArguments = [task.updatedAtMs, task.version, json]
             if stored.state != task.state {
                 assignments += ", state = ?"
                 arguments += [task.state.rawValue]
@@ -625,25 +613,40 @@ public final class SQLiteMeshStore: MeshStore {
             try db.cachedStatement(sql: "UPDATE tasks SET \(assignments) WHERE taskId = ?").execute(arguments: arguments)
             if db.changesCount == 1 { return }
         }
-        try Self.upsert(task, db)
+        try Self.upsert(task, json: json, db)
     }
 
     /// A delivery's recipient, kind, task and creation time never change; the lease is assigned
-    /// only when it did. False when the full upsert has to run.
-    private func update(_ delivery: MeshDelivery, _ db: Database) throws -> Bool {
-        guard let stored = cache.withLock({ $0.deliveries[delivery.deliveryId] }), stored.namespace == delivery.namespace,
+    /// only when it did.
+    private func write(_ delivery: MeshDelivery, _ db: Database) throws {
+        defer { cache.withLock { $0.insert(delivery) } }
+        let json = try Self.encode(delivery)
+        if let stored = cached(MeshDelivery.self, id: delivery.deliveryId), stored.namespace == delivery.namespace,
             stored.recipient == delivery.recipient, stored.kind == delivery.kind, stored.taskId == delivery.taskId,
             stored.createdAtMs == delivery.createdAtMs
-        else { return false }
-        var arguments: StatementArguments = [try Self.encode(delivery)]
-        var assignments = "json = ?"
-        if stored.leaseUntilMs != delivery.leaseUntilMs {
-            assignments += ", leaseUntilMs = ?"
-            arguments += [delivery.leaseUntilMs]
+        {
+            var assignments = "json = ?"
+            var arguments: StatementArguments = [json]
+            if stored.leaseUntilMs != delivery.leaseUntilMs {
+                assignments += ", leaseUntilMs = ?"
+                arguments += [delivery.leaseUntilMs]
+            }
+            arguments += [delivery.deliveryId]
+            try db.cachedStatement(sql: "UPDATE deliveries SET \(assignments) WHERE deliveryId = ?").execute(arguments: arguments)
+            if db.changesCount == 1 { return }
         }
-        arguments += [delivery.deliveryId]
-        try db.cachedStatement(sql: "UPDATE deliveries SET \(assignments) WHERE deliveryId = ?").execute(arguments: arguments)
-        return db.changesCount == 1
+        try db.cachedStatement(sql: """
+            INSERT INTO deliveries
+                (deliveryId, namespace, recipient, kind, taskId, leaseUntilMs, createdAtMs, json)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(deliveryId) DO UPDATE SET
+                namespace = excluded.namespace, recipient = excluded.recipient, kind = excluded.kind,
+                taskId = excluded.taskId, leaseUntilMs = excluded.leaseUntilMs,
+                createdAtMs = excluded.createdAtMs, json = excluded.json
+            """).execute(arguments: [
+                delivery.deliveryId, delivery.namespace, delivery.recipient, delivery.kind.rawValue,
+                delivery.taskId, delivery.leaseUntilMs, delivery.createdAtMs, json,
+            ])
     }
 
     /// Checks every expected version before anything is written, so a conflict costs no writes
@@ -697,7 +700,7 @@ public final class SQLiteMeshStore: MeshStore {
     /// the caller's lookup and this write. It is reported as a version conflict because that is
     /// exactly the situation (the caller's view is stale) and the caller's retry then finds the
     /// winning task by its key.
-    private static func upsert(_ task: MeshTask, _ db: Database) throws {
+    private static func upsert(_ task: MeshTask, json: String, _ db: Database) throws {
         do {
             try db.cachedStatement(sql: """
                 INSERT INTO tasks (taskId, namespace, fromAgent, assignee, state, deadlineMs, idempotencyKey,
@@ -710,7 +713,7 @@ public final class SQLiteMeshStore: MeshStore {
                     updatedAtMs = excluded.updatedAtMs, version = excluded.version, json = excluded.json
                 """).execute(arguments: [
                     task.taskId, task.namespace, task.from, task.assignee, task.state.rawValue, task.deadlineMs,
-                    task.idempotencyKey, task.createdAtMs, task.updatedAtMs, task.version, try encode(task),
+                    task.idempotencyKey, task.createdAtMs, task.updatedAtMs, task.version, json,
                 ])
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
             throw MeshStoreError.versionConflict(taskId: task.taskId)
