@@ -2,6 +2,8 @@ import ArgumentParser
 import ClawgateGateway
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import Synchronization
 import UnixSignals
 
@@ -33,6 +35,9 @@ struct RunCommand: AsyncParsableCommand {
     var logLevel: String?
 
     func run() async throws {
+        if ProcessInfo.processInfo.environment["CLAWGATE_EXPERIMENT_EXECUTOR"] == "nio" {
+            NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        }
         let paths = GatewayPaths.resolve()
         do {
             var overrides = GatewayOverrides(

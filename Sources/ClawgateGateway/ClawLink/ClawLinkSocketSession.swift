@@ -1,87 +1,103 @@
 import ClawgateMesh
 import ClawgateProtocol
 import Foundation
-import HummingbirdWebSocket
 import Logging
 import NIOCore
-import NIOWebSocket
+import Synchronization
 
 /// One `/ws/{agent_id}` push socket: the agent's deliveries as relay message objects (what
 /// waited on connect, then live), and the client frames `heartbeat`, `delegate`, `broadcast`
 /// (and our `respond`). Any frame from the agent also settles what it was handed before it.
 /// Bad frames get an `{"type":"error"}` answer; the socket stays open.
-struct ClawLinkSocketSession: Sendable {
+final class ClawLinkSocketSession: SocketSession {
+    enum Job: Sendable {
+        /// Connecting is a sign of life; what waited for the agent goes out now (leased).
+        case opened
+        /// Once per lease, whatever came back (a lease ran out unacknowledged) is pushed again;
+        /// the open socket also keeps the agent online.
+        case flush
+        case message(SocketMessage)
+    }
+
     let gateway: GatewayCore
     let agentId: String
     let channel: any Channel
+    let maxMessageBytes = ClawLinkBody.maxBytes
+    private let relay: ClawLinkRelay
+    private let socket: ClawLinkSocket
+    private let logger: Logger
+    private let inbox = SocketInbox<Job>()
+    private let flushTimer = Mutex<RepeatedTask?>(nil)
 
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
-        let relay = ClawLinkRelay(gateway: gateway)
-        let socket = ClawLinkSocket(
+    init(gateway: GatewayCore, agentId: String, channel: any Channel) {
+        self.gateway = gateway
+        self.agentId = agentId
+        self.channel = channel
+        self.relay = ClawLinkRelay(gateway: gateway)
+        self.socket = ClawLinkSocket(
             agentId: agentId, bufferBytes: gateway.settings.limits.maxBufferedBytes, metrics: gateway.metrics.outboundQueue(.clawlink)
         )
+        var logger = gateway.logger
+        logger[metadataKey: "clawlinkAgent"] = "\(agentId)"
+        self.logger = logger
+    }
+
+    func start(_ control: SocketControl) {
+        socket.queue.attach(channel) { control.sendCloseOnLoop(code: $0.code, reason: $0.reason) }
+        inbox.open(.init(run: { await self.handle($0) }, onRoom: { control.resumeReading() }, onEnd: { self.finished() }))
         if let previous = relay.hub.sockets.attach(socket) {
             previous.close(code: GatewayCloseCode.normal, reason: "replaced by a newer connection for this agent")
         }
-        var logger = gateway.logger
-        logger[metadataKey: "clawlinkAgent"] = "\(agentId)"
         logger.debug("clawlink socket open")
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await socket.queue.drain(into: outbound, channel: channel) }
-            // Connecting is a sign of life; what waited for the agent goes out now (leased).
+        inbox.post(.opened)
+        let period = TimeAmount.milliseconds(Int64(min(max(gateway.mesh.settings.leaseMs, 1000), 60_000)))
+        let inbox = self.inbox
+        let timer = channel.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in
+            inbox.post(.flush)
+        }
+        flushTimer.withLock { $0 = timer }
+    }
+
+    func received(_ message: SocketMessage) -> Bool {
+        inbox.post(.message(message), bytes: message.buffer.readableBytes)
+    }
+
+    func messageTooLarge() {
+        socket.close(code: GatewayCloseCode.messageTooBig, reason: "frame larger than \(ClawLinkBody.maxBytes) bytes")
+    }
+
+    func ended() {
+        flushTimer.withLock { $0?.cancel() }
+        inbox.end()
+    }
+
+    /// After the socket closed and what arrived before that was handled.
+    private func finished() {
+        socket.queue.finish()
+        // Pushed but not settled by a later frame: maybe never arrived. The lease brings it
+        // back rather than the agent's next poll acknowledging it.
+        relay.hub.handouts.remove(agentId: agentId, deliveryIds: socket.pushedDeliveryIds)
+        relay.hub.sockets.detach(socket)
+        logger.debug("clawlink socket closed")
+    }
+
+    private func handle(_ job: Job) async {
+        guard !socket.queue.isClosing else { return }
+        switch job {
+        case .opened:
             _ = try? await gateway.mesh.heartbeat(agentId: agentId)
             do {
                 try await gateway.mesh.flush(agentId: agentId)
             } catch {
                 logger.warning("clawlink flush failed", metadata: ["error": "\(error)"])
             }
-            // Once per lease, whatever came back (a lease ran out unacknowledged) is pushed
-            // again; the open socket also keeps the agent online.
-            let period = Duration.milliseconds(min(max(gateway.mesh.settings.leaseMs, 1000), 60_000))
-            group.addTask {
-                while (try? await Task.sleep(for: period)) != nil, !socket.queue.isClosing {
-                    guard relay.hub.sockets.socket(for: agentId) === socket else { continue }
-                    try? await gateway.mesh.flush(agentId: agentId)
-                }
-            }
-            await readLoop(inbound: inbound, socket: socket, relay: relay, logger: logger)
-            // No more pushes here (a server-side close is already flushing its close frame).
-            if !socket.queue.isClosing { socket.queue.finish() }
-            // Pushed but not settled by a later frame: maybe never arrived. The lease brings it
-            // back rather than the agent's next poll acknowledging it.
-            relay.hub.handouts.remove(agentId: agentId, deliveryIds: socket.pushedDeliveryIds)
-            relay.hub.sockets.detach(socket)
-            let deadline = ContinuousClock.now.advanced(by: .seconds(5))
-            while !socket.queue.writerDone && ContinuousClock.now < deadline {
-                try? await Task.sleep(for: .milliseconds(5))
-            }
-            socket.queue.finish()
-            group.cancelAll()
-        }
-        relay.hub.sockets.detach(socket)
-        logger.debug("clawlink socket closed")
-    }
-
-    private func readLoop(inbound: WebSocketInboundStream, socket: ClawLinkSocket, relay: ClawLinkRelay, logger: Logger) async {
-        var iterator = inbound.makeAsyncIterator()
-        while !socket.queue.isClosing {
-            let message: WebSocketMessage?
-            do {
-                message = try await iterator.nextMessage(maxSize: ClawLinkBody.maxBytes)
-            } catch {
-                logger.debug("clawlink socket read failed", metadata: ["error": "\(error)"])
-                socket.close(code: GatewayCloseCode.messageTooBig, reason: "frame larger than \(ClawLinkBody.maxBytes) bytes")
-                return
-            }
-            guard let message, !socket.queue.isClosing else { return }
-            let data: Data
-            switch message {
-            case .text(let text): data = Data(text.utf8)
-            case .binary(let buffer): data = Data(buffer.readableBytesView)
-            }
+        case .flush:
+            guard relay.hub.sockets.socket(for: agentId) === socket else { return }
+            try? await gateway.mesh.flush(agentId: agentId)
+        case .message(let message):
             // The agent is talking again after what it was handed: that counts as received.
             await relay.settle(agentId: agentId)
-            if let reply = await handle(data, relay: relay, logger: logger) { socket.send(reply) }
+            if let reply = await handle(Data(message.buffer.readableBytesView), relay: relay, logger: logger) { socket.send(reply) }
         }
     }
 

@@ -1,6 +1,5 @@
 import Foundation
 import HTTPTypes
-import HummingbirdWebSocket
 import NIOCore
 
 /// Which WebSocket upgrades are ClawLink push sockets: `/ws/{agent_id}` (every other path is
@@ -23,18 +22,13 @@ enum ClawLinkUpgrade {
         return String(path[path.index(after: mark)...])
     }
 
-    static func shouldUpgrade(
-        _ request: HTTPRequest, channel: any Channel, agentId: String, gateway: GatewayCore
-    ) async -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
+    /// Whether `/ws/{agentId}` may open: the shared secret and a registered agent.
+    static func allows(_ request: HTTPRequest, remote: SocketAddress?, agentId: String, gateway: GatewayCore) async -> Bool {
         let auth = ClawLinkAuth(gateway: gateway).check(
-            surface: "clawlink.ws", headers: request.headerFields, authority: request.authority, remote: channel.remoteAddress,
+            surface: "clawlink.ws", headers: request.headerFields, authority: request.authority, remote: remote,
             query: query(path: request.path), allowQueryToken: true, countFailures: false
         )
-        guard auth == .allowed else { return .dontUpgrade }
-        guard (try? await ClawLinkRelay(gateway: gateway).knownAgent(agentId)) != nil else { return .dontUpgrade }
-        let session = ClawLinkSocketSession(gateway: gateway, agentId: agentId, channel: channel)
-        return .upgrade([:]) { inbound, outbound, _ in
-            await session.run(inbound: inbound, outbound: outbound)
-        }
+        guard auth == .allowed else { return false }
+        return (try? await ClawLinkRelay(gateway: gateway).knownAgent(agentId)) != nil
     }
 }

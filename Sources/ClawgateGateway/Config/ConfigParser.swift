@@ -248,7 +248,7 @@ public enum ConfigParser {
                 value, "gateway.limits",
                 allowed: [
                     "maxPayloadBytes", "maxBufferedBytes", "handshakeTimeoutMs", "tickIntervalMs", "healthRefreshMs",
-                    "maxPreauthConnections", "slowConsumerTimeoutMs",
+                    "maxPreauthConnections", "slowConsumerTimeoutMs", "pingIntervalMs",
                 ]
             )
             var result = GatewayConfig.Limits()
@@ -259,6 +259,7 @@ public enum ConfigParser {
             result.healthRefreshMs = try int(l["healthRefreshMs"], "gateway.limits.healthRefreshMs", in: 100...3_600_000)
             result.maxPreauthConnections = try int(l["maxPreauthConnections"], "gateway.limits.maxPreauthConnections", in: 1...1_000_000)
             result.slowConsumerTimeoutMs = try int(l["slowConsumerTimeoutMs"], "gateway.limits.slowConsumerTimeoutMs", in: 100...600_000)
+            result.pingIntervalMs = try int(l["pingIntervalMs"], "gateway.limits.pingIntervalMs", in: 100...3_600_000)
             return result
         }
     }

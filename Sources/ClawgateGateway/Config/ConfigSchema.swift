@@ -130,6 +130,7 @@ enum ConfigSchema {
             "maxPayloadBytes": int(65_536...268_435_456), "maxBufferedBytes": int(65_536...1_073_741_824),
             "handshakeTimeoutMs": int(100...120_000), "tickIntervalMs": int(100...3_600_000), "healthRefreshMs": int(100...3_600_000),
             "maxPreauthConnections": int(1...1_000_000), "slowConsumerTimeoutMs": int(100...600_000),
+            "pingIntervalMs": int(100...3_600_000),
         ]),
         "http": object([
             "endpoints": object([

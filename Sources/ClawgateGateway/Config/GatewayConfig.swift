@@ -83,6 +83,7 @@ public struct GatewayConfig: Sendable, Equatable {
         public var healthRefreshMs: Int?
         public var maxPreauthConnections: Int?
         public var slowConsumerTimeoutMs: Int?
+        public var pingIntervalMs: Int?
         public init() {}
     }
 

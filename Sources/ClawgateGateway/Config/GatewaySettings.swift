@@ -78,6 +78,9 @@ public struct GatewaySettings: Sendable {
         /// How long a response may wait for room in a full outbound buffer before the client is
         /// closed as a slow consumer.
         public var slowConsumerTimeoutMs = 10_000
+        /// A WebSocket peer silent this long is pinged; one still silent an interval later is
+        /// closed with 1001 "ping timeout".
+        public var pingIntervalMs = 30_000
         public init() {}
     }
 
@@ -174,6 +177,7 @@ public struct GatewaySettings: Sendable {
         if let v = limits.healthRefreshMs { settings.limits.healthRefreshMs = v }
         if let v = limits.maxPreauthConnections { settings.limits.maxPreauthConnections = v }
         if let v = limits.slowConsumerTimeoutMs { settings.limits.slowConsumerTimeoutMs = v }
+        if let v = limits.pingIntervalMs { settings.limits.pingIntervalMs = v }
         settings.metricsPublic = config.gateway.metrics.isPublic ?? false
         if let level = overrides.logLevel ?? config.logging.level {
             guard let parsed = GatewayLogLevel(rawValue: level) else {

@@ -1,67 +1,92 @@
 import ClawgateMesh
 import ClawgateProtocol
 import Foundation
-import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOWebSocket
 import Synchronization
 
-/// Drives one WebSocket: challenge, handshake, then request dispatch. Frames go out through the
-/// connection's bounded outbound queue, which writes them onto the channel; a writer task only
-/// sends the close frame.
-struct ConnectionSession: Sendable {
+/// The gateway protocol on one WebSocket: challenge, handshake, then request dispatch.
+///
+/// The socket's handler hands it complete messages on the event loop; they are handled in order
+/// in the connection's inbox (a task only while requests wait), and answers go out through the
+/// connection's bounded outbound queue, which writes them onto the channel.
+final class ConnectionSession: SocketSession {
     let gateway: GatewayCore
     let request: UpgradeRequest
     let channel: any Channel
+    let maxMessageBytes: Int
+    private let connId = RandomID.uuid()
+    private let nonce = RandomID.uuid()
+    private let queue: OutboundQueue
+    private let logger: Logger
+    private let state = SessionState()
+    private let inbox = SocketInbox<SocketMessage>()
+    private let handshakeTimeout = Mutex<Scheduled<Void>?>(nil)
 
-    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
+    init(gateway: GatewayCore, request: UpgradeRequest, channel: any Channel) {
+        self.gateway = gateway
+        self.request = request
+        self.channel = channel
         let limits = gateway.settings.limits
-        let connId = RandomID.uuid()
-        let queue = OutboundQueue(capacity: limits.maxBufferedBytes, metrics: gateway.metrics.outboundQueue(.gateway))
-        var connectionLogger = gateway.logger
-        connectionLogger[metadataKey: "connId"] = "\(connId)"
-        let logger = connectionLogger
+        self.maxMessageBytes = limits.maxPayloadBytes
+        self.queue = OutboundQueue(capacity: limits.maxBufferedBytes, metrics: gateway.metrics.outboundQueue(.gateway))
+        var logger = gateway.logger
+        logger[metadataKey: "connId"] = "\(connId)"
+        self.logger = logger
+    }
 
+    func start(_ control: SocketControl) {
+        queue.attach(channel) { control.sendCloseOnLoop(code: $0.code, reason: $0.reason) }
+        inbox.open(.init(run: { await self.handle($0) }, onRoom: { control.resumeReading() }, onEnd: { self.finished() }))
+        let limits = gateway.settings.limits
         switch gateway.registry.admitPending(connId: connId, queue: queue) {
         case .admitted:
             break
         case .tooManyPending:
             logger.warning("refusing connection: too many unauthenticated sockets")
-            try? await outbound.close(.unknown(GatewayCloseCode.tryAgainLater), reason: "too many pending connections")
+            queue.close(code: GatewayCloseCode.tryAgainLater, reason: "too many pending connections")
             return
         case .shuttingDown:
-            try? await outbound.close(.unknown(GatewayCloseCode.serviceRestart), reason: "service restart")
+            queue.close(code: GatewayCloseCode.serviceRestart, reason: "service restart")
             return
         }
-
         // A little more than one maximal pre-auth frame plus headers and control frames.
-        await PreauthByteBudget.install(on: channel, limit: limits.maxPreauthPayloadBytes + 16 * 1024)
-        let nonce = RandomID.uuid()
+        PreauthByteBudget.install(on: channel, limit: limits.maxPreauthPayloadBytes + 16 * 1024)
         let challenge = ConnectChallenge(nonce: nonce, ts: Clock.nowMs())
         _ = queue.enqueue(FrameEncoder.unsequencedEvent(event: GatewayEvent.connectChallenge, payloadJSON: FrameEncoder.encodeOrNull(challenge)))
-
-        let state = SessionState()
         // A timer on the event loop rather than a sleeping task: it costs no task memory while it
         // waits and is cancelled as soon as the session ends.
-        let handshakeTimeout = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(limits.handshakeTimeoutMs))) {
+        let (state, queue, logger) = (self.state, self.queue, self.logger)
+        let timer = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(limits.handshakeTimeoutMs))) {
             if state.handle == nil {
                 logger.info("handshake timeout")
                 queue.close(code: GatewayCloseCode.policyViolation, reason: "handshake timeout")
             }
         }
-        defer { handshakeTimeout.cancel() }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await queue.drain(into: outbound, channel: channel) }
-            await readLoop(inbound: inbound, queue: queue, connId: connId, nonce: nonce, state: state, logger: logger)
-            if !queue.isClosing {
-                queue.finish()
-            }
-            // Let the writer flush what is queued (ending with the close frame), bounded in time.
-            let flushed = await Self.waitForWriter(queue: queue, timeout: .seconds(5))
-            if !flushed { queue.finish() }
-            group.cancelAll()
+        handshakeTimeout.withLock { $0 = timer }
+    }
+
+    func received(_ message: SocketMessage) -> Bool {
+        inbox.post(message, bytes: message.buffer.readableBytes)
+    }
+
+    func messageTooLarge() {
+        if let handle = state.handle {
+            handle.close(code: GatewayCloseCode.messageTooBig, reason: "payload too large")
+        } else {
+            logger.info("pre-auth frame too large")
+            queue.close(code: GatewayCloseCode.messageTooBig, reason: "preauth payload too large")
         }
+    }
+
+    func ended() {
+        handshakeTimeout.withLock { $0?.cancel() }
+        inbox.end()
+    }
+
+    /// After the socket closed and the requests that arrived before that were handled.
+    private func finished() {
         queue.finish()
         gateway.registry.remove(connId: connId)
         if let handle = state.handle {
@@ -70,66 +95,26 @@ struct ConnectionSession: Sendable {
         }
     }
 
-    private static func waitForWriter(queue: OutboundQueue, timeout: Duration) async -> Bool {
-        let deadline = ContinuousClock.now.advanced(by: timeout)
-        while !queue.writerDone && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(5))
+    private func handle(_ message: SocketMessage) async {
+        // A socket the gateway is closing takes no more requests.
+        guard !queue.isClosing else { return }
+        let buffer = message.buffer
+        if let handle = state.handle {
+            await handleFrame(message, byteCount: buffer.readableBytes, handle: handle, logger: logger)
+            return
         }
-        return queue.writerDone
-    }
-
-
-    private func readLoop(
-        inbound: WebSocketInboundStream, queue: OutboundQueue, connId: String, nonce: String, state: SessionState,
-        logger: Logger
-    ) async {
         let limits = gateway.settings.limits
-        var iterator = inbound.makeAsyncIterator()
-        while !queue.isClosing {
-            let message: WebSocketMessage?
-            do {
-                // Before `connect` succeeds, fragmented messages are capped at the pre-auth size.
-                let maxSize = state.handle == nil ? limits.maxPreauthPayloadBytes : limits.maxPayloadBytes
-                message = try await iterator.nextMessage(maxSize: maxSize)
-            } catch {
-                logger.debug("read failed", metadata: ["error": "\(error)"])
-                return
-            }
-            guard let message, !queue.isClosing else { return }
-            if let handle = state.handle {
-                let byteCount: Int
-                switch message {
-                case .text(let text): byteCount = text.utf8.count
-                case .binary(let buffer): byteCount = buffer.readableBytes
-                }
-                if byteCount > limits.maxPayloadBytes {
-                    handle.close(code: GatewayCloseCode.messageTooBig, reason: "payload too large")
-                    return
-                }
-                await handleFrame(message, byteCount: byteCount, handle: handle, logger: logger)
-            } else {
-                let data: Data
-                switch message {
-                case .text(let text): data = Data(text.utf8)
-                case .binary(let buffer): data = Data(buffer.readableBytesView)
-                }
-                if data.count > limits.maxPreauthPayloadBytes {
-                    logger.info("pre-auth frame too large", metadata: ["bytes": "\(data.count)"])
-                    queue.close(code: GatewayCloseCode.messageTooBig, reason: "preauth payload too large")
-                    return
-                }
-                // In a child task: the handshake's deep call chain (signature checks, pairing, the
-                // hello-ok snapshot) grows the running task's stack slabs, which a task keeps until
-                // it ends. Inline, every idle connection would carry them for its whole life.
-                let handle = await withTaskGroup(of: ConnectionHandle?.self) { group in
-                    group.addTask { await handleHandshake(data, queue: queue, connId: connId, nonce: nonce, logger: logger) }
-                    return await group.next() ?? nil
-                }
-                guard let handle else { return }
-                state.handle = handle
-                PreauthByteBudget.remove(from: channel)
-            }
+        if buffer.readableBytes > limits.maxPreauthPayloadBytes {
+            logger.info("pre-auth frame too large", metadata: ["bytes": "\(buffer.readableBytes)"])
+            queue.close(code: GatewayCloseCode.messageTooBig, reason: "preauth payload too large")
+            return
         }
+        guard let handle = await handleHandshake(Data(buffer.readableBytesView), queue: queue, connId: connId, nonce: nonce, logger: logger) else {
+            return
+        }
+        state.handle = handle
+        handshakeTimeout.withLock { $0?.cancel() }
+        PreauthByteBudget.remove(from: channel)
     }
 
     // MARK: handshake
@@ -282,13 +267,10 @@ struct ConnectionSession: Sendable {
 
     // MARK: after the handshake
 
-    private func handleFrame(_ message: WebSocketMessage, byteCount: Int, handle: ConnectionHandle, logger: Logger) async {
+    private func handleFrame(_ message: SocketMessage, byteCount: Int, handle: ConnectionHandle, logger: Logger) async {
         let value: JSONValue
         do {
-            switch message {
-            case .text(let text): value = try JSONCoding.jsonValue(from: text)
-            case .binary(let buffer): value = try buffer.withUnsafeReadableBytes { try JSONCoding.jsonValue(from: $0) }
-            }
+            value = try message.buffer.withUnsafeReadableBytes { try JSONCoding.jsonValue(from: $0) }
         } catch {
             logger.debug("ignoring unparsable frame", metadata: ["bytes": "\(byteCount)"])
             return

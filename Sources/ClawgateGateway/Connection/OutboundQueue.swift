@@ -18,9 +18,9 @@ import Synchronization
 /// Why no writer task per frame: handing each frame to a writer task and from there to the event
 /// loop cost two thread hand-offs per response. Here whoever queues into an idle queue becomes
 /// its submitter: it moves everything queued, in order, to the event loop in one hop and one
-/// flush, while later producers only append (they see a submitter at work). The close frame goes
-/// through the WebSocket writer (`drain`), which owns the close handshake, after every frame
-/// queued before it.
+/// flush, while later producers only append (they see a submitter at work). The close frame is
+/// handed to the socket's handler (which owns the close handshake) on the event loop, right
+/// after every frame queued before it.
 final class OutboundQueue: Sendable {
     enum Item: Sendable {
         case frame(OutboundFrame)
@@ -42,6 +42,9 @@ final class OutboundQueue: Sendable {
         var reason: String
     }
 
+    /// Sends the close frame; called on the channel's event loop after the frames before it.
+    typealias CloseSender = @Sendable (CloseRequest) -> Void
+
     private struct State {
         var items: Deque<Item> = []
         /// Bytes queued here and not yet handed to the channel.
@@ -49,8 +52,9 @@ final class OutboundQueue: Sendable {
         /// Bytes handed to the channel whose write has not completed yet.
         var inFlightBytes = 0
         var highWaterBytes = 0
-        /// The socket's channel, once the writer is attached (frames wait here until then).
+        /// The socket's channel, once attached (frames wait here until then).
         var channel: (any Channel)?
+        var sendClose: CloseSender?
         /// Someone is moving queued frames to the channel; others only append.
         var submitting = false
         /// Batches handed to the event loop that it has not started writing yet.
@@ -59,10 +63,6 @@ final class OutboundQueue: Sendable {
         var finished = false
         var seq = 0
         var dropped = 0
-        var writerDone = false
-        /// The close frame taken from the queue, for the writer to send.
-        var closeRequest: CloseRequest?
-        var closeWaiter: CheckedContinuation<CloseRequest?, Never>?
         var spaceWaiter: CheckedContinuation<Void, Never>?
 
         var bytes: Int { queuedBytes + inFlightBytes }
@@ -174,43 +174,36 @@ final class OutboundQueue: Sendable {
 
     /// Moves queued frames to the channel until the queue is empty, each batch in one event-loop
     /// hop with one flush. Only the current submitter runs this; a close item ends the frames
-    /// and is handed to the writer.
+    /// and goes to the handler after them.
     private func submitQueued() {
         while true {
-            let (batch, channel, close): ([OutboundFrame], (any Channel)?, (CloseRequest, CheckedContinuation<CloseRequest?, Never>?)?) =
-                state.withLock { state in
-                    guard !state.finished, let channel = state.channel else {
-                        state.submitting = false
-                        return ([], nil, nil)
-                    }
-                    var batch: [OutboundFrame] = []
-                    var close: (CloseRequest, CheckedContinuation<CloseRequest?, Never>?)?
-                    while let item = state.items.popFirst() {
-                        switch item {
-                        case .frame(let frame):
-                            batch.append(frame)
-                            state.queuedBytes -= frame.byteCount
-                            state.inFlightBytes += frame.byteCount
-                        case .close(let code, let reason):
-                            let request = CloseRequest(code: code, reason: reason)
-                            state.closeRequest = request
-                            let waiter = state.closeWaiter
-                            state.closeWaiter = nil
-                            close = (request, waiter)
-                        }
-                        if close != nil { break }
-                    }
-                    if batch.isEmpty && close == nil {
-                        state.submitting = false
-                        return ([], nil, nil)
-                    }
-                    return (batch, channel, close)
+            let (batch, channel, close): ([OutboundFrame], (any Channel)?, CloseRequest?) = state.withLock { state in
+                guard !state.finished, let channel = state.channel else {
+                    state.submitting = false
+                    return ([], nil, nil)
                 }
+                var batch: [OutboundFrame] = []
+                var close: CloseRequest?
+                while let item = state.items.popFirst() {
+                    switch item {
+                    case .frame(let frame):
+                        batch.append(frame)
+                        state.queuedBytes -= frame.byteCount
+                        state.inFlightBytes += frame.byteCount
+                    case .close(let code, let reason):
+                        close = CloseRequest(code: code, reason: reason)
+                    }
+                    if close != nil { break }
+                }
+                if batch.isEmpty && close == nil {
+                    state.submitting = false
+                    return ([], nil, nil)
+                }
+                return (batch, channel, close)
+            }
             guard let channel else { return }
-            if !batch.isEmpty { write(batch, to: channel) }
-            if let (request, waiter) = close {
-                // Submitted after the frames above, so the close frame follows them on the wire.
-                waiter?.resume(returning: request)
+            write(batch, close: close, to: channel)
+            if close != nil {
                 state.withLock { $0.submitting = false }
                 return
             }
@@ -221,21 +214,26 @@ final class OutboundQueue: Sendable {
     /// released when written. On the loop itself (a broadcast hands each loop its own sockets)
     /// the batch is written at once when no earlier batch still waits in the loop's queue;
     /// otherwise it goes through `execute`, behind the earlier ones, so batches keep their order.
-    private func write(_ batch: [OutboundFrame], to channel: any Channel) {
+    private func write(_ batch: [OutboundFrame], close: CloseRequest?, to channel: any Channel) {
         let bytes = batch.reduce(0) { $0 + $1.byteCount }
         if channel.eventLoop.inEventLoop, state.withLock({ $0.scheduledWrites == 0 }) {
-            writeNow(batch, bytes: bytes, to: channel)
+            writeNow(batch, bytes: bytes, close: close, to: channel)
             return
         }
         state.withLock { $0.scheduledWrites += 1 }
         channel.eventLoop.execute {
             self.state.withLock { $0.scheduledWrites -= 1 }
-            self.writeNow(batch, bytes: bytes, to: channel)
+            self.writeNow(batch, bytes: bytes, close: close, to: channel)
         }
     }
 
     /// Must run on the channel's event loop.
-    private func writeNow(_ batch: [OutboundFrame], bytes: Int, to channel: any Channel) {
+    private func writeNow(_ batch: [OutboundFrame], bytes: Int, close: CloseRequest?, to channel: any Channel) {
+        // The close frame follows the frames before it on the wire.
+        defer {
+            if let close, let sendClose = state.withLock({ $0.sendClose }) { sendClose(close) }
+        }
+        guard !batch.isEmpty else { return }
         let written = channel.eventLoop.makePromise(of: Void.self)
         for (index, frame) in batch.enumerated() {
             // The shared part goes out as the frame's leading bytes (`extensionData`: no
@@ -290,25 +288,27 @@ final class OutboundQueue: Sendable {
         if submit { submitQueued() }
     }
 
-    /// Ends the writer: nothing queued is sent any more and `nextClose()` returns nil.
+    /// The socket is gone: nothing queued is sent any more and later frames are refused.
     func finish() {
-        let (closeWaiter, spaceWaiter): (CheckedContinuation<CloseRequest?, Never>?, CheckedContinuation<Void, Never>?) =
-            state.withLock { state in
-                state.closing = true
-                state.finished = true
-                state.items.removeAll()
-                state.queuedBytes = 0
-                defer { state.closeWaiter = nil }
-                return (state.closeWaiter, state.takeSpaceWaiter())
-            }
+        let spaceWaiter: CheckedContinuation<Void, Never>? = state.withLock { state in
+            state.closing = true
+            state.finished = true
+            state.items.removeAll()
+            state.queuedBytes = 0
+            // The close sender leads back to the socket's handler, which holds the session
+            // that holds this queue: let go of it so the three can be freed.
+            state.sendClose = nil
+            return state.takeSpaceWaiter()
+        }
         spaceWaiter?.resume()
-        closeWaiter?.resume(returning: nil)
     }
 
-    /// Gives the queue its socket: frames queued so far, and all later ones, go out on `channel`.
-    func attach(_ channel: any Channel) {
+    /// Gives the queue its socket: frames queued so far, and all later ones, go out on `channel`;
+    /// the close frame goes to `sendClose`.
+    func attach(_ channel: any Channel, sendClose: @escaping CloseSender) {
         let submit = state.withLock { state -> Bool in
             state.channel = channel
+            state.sendClose = sendClose
             guard !state.submitting, !state.items.isEmpty else { return false }
             state.submitting = true
             return true
@@ -316,24 +316,7 @@ final class OutboundQueue: Sendable {
         if submit { submitQueued() }
     }
 
-    /// Waits until the close frame is due (everything before it submitted); nil once finished.
-    func nextClose() async -> CloseRequest? {
-        await withCheckedContinuation { (continuation: CheckedContinuation<CloseRequest?, Never>) in
-            let ready: CloseRequest?? = state.withLock { state in
-                if state.finished { return .some(nil) }
-                if let request = state.closeRequest { return .some(request) }
-                state.closeWaiter = continuation
-                return .none
-            }
-            if let ready { continuation.resume(returning: ready) }
-        }
-    }
-
     var isClosing: Bool { state.withLock { $0.closing } }
-
-    /// Set by the writer task when it has written its last frame (or given up).
-    func markWriterDone() { state.withLock { $0.writerDone = true } }
-    var writerDone: Bool { state.withLock { $0.writerDone } }
 
     /// Observed peak of queued bytes (for tests and metrics).
     var highWaterBytes: Int { state.withLock { $0.highWaterBytes } }

@@ -29,11 +29,9 @@ final class PreauthByteBudget: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelRead(data)
     }
 
-    /// Installs the budget on a freshly upgraded WebSocket channel.
-    static func install(on channel: any Channel, limit: Int) async {
-        try? await channel.eventLoop.submit {
-            try channel.pipeline.syncOperations.addHandler(PreauthByteBudget(limit: limit), name: name, position: .first)
-        }.get()
+    /// Installs the budget on a freshly upgraded WebSocket channel; on its event loop.
+    static func install(on channel: any Channel, limit: Int) {
+        try? channel.pipeline.syncOperations.addHandler(PreauthByteBudget(limit: limit), name: name, position: .first)
     }
 
     /// Lifts the budget after a successful handshake.

@@ -1,7 +1,7 @@
 import ClawgateProtocol
 import Foundation
 import Hummingbird
-import HummingbirdWebSocket
+import HummingbirdCore
 import Logging
 import NIOCore
 import NIOPosix
@@ -124,26 +124,8 @@ public final class GatewayServer: Sendable {
         let httpPaths = GatewayHTTPRoutes.paths
         return Application(
             router: router,
-            server: .http1WebSocketUpgrade(
-                configuration: .init(
-                    http1: .init(idleTimeout: .seconds(120)),
-                    ws: .init(
-                        maxFrameSize: limits.maxPayloadBytes, autoPing: .enabled(timePeriod: .seconds(30)),
-                        closeTimeout: .seconds(3)
-                    )
-                )
-            ) { request, channel, _ in
-                // `/ws/{agent_id}` is a ClawLink push socket.
-                if let agentId = ClawLinkUpgrade.agentId(path: request.path) {
-                    return await ClawLinkUpgrade.shouldUpgrade(request, channel: channel, agentId: agentId, gateway: core)
-                }
-                // Every other path that is not an HTTP route is the gateway socket.
-                if httpPaths.contains(request.path ?? "/") { return .dontUpgrade }
-                let upgrade = UpgradeRequest(remote: ClientAddress(channel.remoteAddress), headers: request.headerFields, authority: request.authority)
-                let session = ConnectionSession(gateway: core, request: upgrade, channel: channel)
-                return .upgrade([:]) { inbound, outbound, _ in
-                    await session.run(inbound: inbound, outbound: outbound)
-                }
+            server: HTTPServerBuilder { responder in
+                GatewayChildChannel(responder: responder, core: core, limits: limits, httpPaths: httpPaths)
             },
             configuration: .init(address: .hostname(host, port: port), serverName: nil, reuseAddress: true),
             onServerRunning: { channel in
