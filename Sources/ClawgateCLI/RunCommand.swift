@@ -2,8 +2,6 @@ import ArgumentParser
 import ClawgateGateway
 import Foundation
 import Logging
-import NIOCore
-import NIOPosix
 import Synchronization
 import UnixSignals
 
@@ -35,9 +33,6 @@ struct RunCommand: AsyncParsableCommand {
     var logLevel: String?
 
     func run() async throws {
-        if ProcessInfo.processInfo.environment["CLAWGATE_EXPERIMENT_EXECUTOR"] == "nio" {
-            NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
-        }
         let paths = GatewayPaths.resolve()
         do {
             var overrides = GatewayOverrides(
