@@ -18,10 +18,18 @@ struct GatewayService: Service {
         let limits = self.limits
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
+                // On a fixed schedule: sleeping a whole interval after each tick would add the
+                // tick's own send time (and each wake-up's lateness) to every gap clients see.
+                let interval = Duration.milliseconds(limits.tickIntervalMs)
+                var due = ContinuousClock.now.advanced(by: interval)
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(limits.tickIntervalMs))
+                    try? await Task.sleep(until: due, clock: .continuous)
                     if Task.isCancelled { break }
                     gateway.broadcastTick()
+                    due = due.advanced(by: interval)
+                    // After a long stall, skip the ticks that were missed instead of sending a burst.
+                    let now = ContinuousClock.now
+                    if due < now { due = now.advanced(by: interval) }
                 }
             }
             group.addTask {
