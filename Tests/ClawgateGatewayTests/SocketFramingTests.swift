@@ -275,6 +275,30 @@ struct SocketFramingTests {
         }
     }
 
+    @Test func pipelinedRequestsAreAnsweredInOrderPastTheInboxBound() async throws {
+        try await withGateway { gw in
+            let socket = try await BareWebSocket.connect(port: gw.port)
+            defer { Task { await socket.close() } }
+            _ = try await socket.next()
+            try await socket.sendText(try tokenConnectText(token: gw.token))
+            #expect(try await socket.next()?.text.contains("hello-ok") == true)
+            // 200 requests without reading: far more than the 16 a socket may have waiting, so the
+            // gateway stops reading and resumes as it catches up. Each gets its answer, in order
+            // (a token-only client has no scopes: every answer is the same FORBIDDEN error).
+            let count = 200
+            for index in 0..<count {
+                try await socket.sendText(#"{"type":"req","id":"r\#(index)","method":"health"}"#)
+            }
+            var ids: [String] = []
+            while ids.count < count, let frame = try await socket.next() {
+                let value = try JSONCoding.jsonValue(from: frame.text)
+                guard value["type"] == "res" else { continue }
+                ids.append(value["id"]?.stringValue ?? "?")
+            }
+            #expect(ids == (0..<count).map { "r\($0)" })
+        }
+    }
+
     @Test func aNewMessageInsideAFragmentedOneIsAProtocolError() async throws {
         try await withGateway { gw in
             let socket = try await BareWebSocket.connect(port: gw.port)

@@ -81,6 +81,11 @@ struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
             configuration.enablePipelining = false  // HTTP is pipelined by NIOAsyncChannel
             configuration.enableErrorHandling = false  // Hummingbird answers errors
             configuration.enableResponseHeaderValidation = false  // HTTPTypes validates fields
+            // Hummingbird's header limits (80 KiB per field and in all, 1,000 fields).
+            let headerLimits = HTTP1Channel.Configuration().httpDecoder
+            configuration.decoderConfiguration.maxHeaderFieldSize = headerLimits.maxHeaderFieldSize
+            configuration.decoderConfiguration.maxHeaderListSize = headerLimits.maxHeaderListSize
+            configuration.decoderConfiguration.maxHeaderFieldCount = headerLimits.maxHeaderFieldCount
             let result = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(configuration: configuration)
             return Value(upgradeResult: result, channel: channel)
         }
