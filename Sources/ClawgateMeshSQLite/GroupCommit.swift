@@ -15,8 +15,7 @@ import Synchronization
 /// happened before its batch committed: each operation awaits its batch's `durable` future.
 ///
 /// Blocking SQLite calls are fine here: the thread does nothing else, and a commit in WAL mode
-/// with `synchronous = NORMAL` is a few writes to the log, not an fsync (checkpoints, which do
-/// sync, run on another connection: `WALCheckpointer`).
+/// with `synchronous = NORMAL` is a few writes to the log, not an fsync.
 final class GroupCommit: Sendable {
     /// The store's thread; the mesh actor's executor.
     let loop: any EventLoop
@@ -25,21 +24,18 @@ final class GroupCommit: Sendable {
     private let batch = Mutex(Batch())
     /// Called on the loop after a write or a batch failed (its changes are gone).
     private let onFailure: @Sendable () -> Void
-    /// Called on the loop after each commit.
-    private let onCommit: @Sendable () -> Void
 
     private struct Batch {
         var open = false
         var waiters: [EventLoopPromise<Void>] = []
     }
 
-    init(writer: any DatabaseWriter, onFailure: @escaping @Sendable () -> Void = {}, onCommit: @escaping @Sendable () -> Void = {}) {
+    init(writer: any DatabaseWriter, onFailure: @escaping @Sendable () -> Void = {}) {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         self.group = group
         self.loop = group.any()
         self.writer = writer
         self.onFailure = onFailure
-        self.onCommit = onCommit
     }
 
     deinit {
@@ -97,7 +93,6 @@ final class GroupCommit: Sendable {
                 if db.isInsideTransaction { try db.commit() }
             }
             for waiter in waiters { waiter.succeed() }
-            onCommit()
         } catch {
             try? writer.writeWithoutTransaction { db in
                 if db.isInsideTransaction { try db.rollback() }

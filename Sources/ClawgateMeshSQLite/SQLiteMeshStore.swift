@@ -32,8 +32,6 @@ public final class SQLiteMeshStore: MeshStore {
     let commits: GroupCommit
     /// Used on the store's thread only (see `RecordCache`).
     private let cache: SharedRecordCache
-    /// Checkpoints the log off the store's thread (file databases only). Internal for tests.
-    let checkpointer: WALCheckpointer?
 
     public var executor: any SerialExecutor { commits.loop.executor }
 
@@ -43,11 +41,6 @@ public final class SQLiteMeshStore: MeshStore {
     /// reader connections alongside the single writer instead of queueing behind it (WAL allows
     /// that).
     public convenience init(path: String) throws {
-        try self.init(path: path, checkpointEvery: 64, restartFrames: 8_000)
-    }
-
-    /// `init(path:)` with the checkpointer's settings (see `WALCheckpointer`); for tests.
-    convenience init(path: String, checkpointEvery: Int, restartFrames: Int) throws {
         try Self.createFileIfMissing(path: path)
         var config = Self.configuration()
         config.prepareDatabase { db in
@@ -63,22 +56,17 @@ public final class SQLiteMeshStore: MeshStore {
             // unlink per mesh write on the store's thread. They are small and bounded by a
             // statement's own rows; nothing durable lives there.
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
-            // No checkpoint inside a commit on the store's thread: `WALCheckpointer` does them.
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
         }
         let pool = try DatabasePool(path: path, configuration: config)
         try Self.migrator.migrate(pool)
-        self.init(writer: pool, checkpointer: try WALCheckpointer(path: path, everyCommits: checkpointEvery, restartFrames: restartFrames))
+        self.init(writer: pool)
     }
 
-    private init(writer: any DatabaseWriter, checkpointer: WALCheckpointer? = nil) {
+    private init(writer: any DatabaseWriter) {
         self.writer = writer
-        self.checkpointer = checkpointer
         let cache = SharedRecordCache()
         self.cache = cache
-        self.commits = GroupCommit(
-            writer: writer, onFailure: { cache.withLock { $0.removeAll() } }, onCommit: { checkpointer?.committed() }
-        )
+        self.commits = GroupCommit(writer: writer) { cache.withLock { $0.removeAll() } }
     }
 
     /// A private in-memory database, for tests: same schema and queries, nothing on disk.

@@ -490,45 +490,6 @@ struct SQLiteMeshStoreTests {
         }
     }
 
-    @Test("checkpoints run on their own connection and keep the log bounded under steady writes")
-    func checkpointsOffTheStoreThread() async throws {
-        try await withTemporaryDirectory { directory in
-            let path = directory.appendingPathComponent("mesh.sqlite").path
-            let store = try SQLiteMeshStore(path: path, checkpointEvery: 8, restartFrames: 200)
-            let autocheckpoint = try await store.writer.write { db in try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") }
-            #expect(autocheckpoint == 0)
-            // 1,600 commits of ~2 KB events, 16 at a time so batches follow each other: ~4,000
-            // log pages (16 MB) if nothing checkpointed.
-            let payload = String(repeating: "p", count: 2_000)
-            for round in 0..<100 {
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    for index in 0..<16 {
-                        group.addTask {
-                            var change = MeshChange()
-                            change.events = [
-                                NewMeshEvent(namespace: "ns", type: "t\(round)-\(index)", payload: .string(payload), createdAtMs: 1)
-                            ]
-                            _ = try await store.commit(change)
-                        }
-                    }
-                    try await group.waitForAll()
-                }
-            }
-            let checkpointer = try #require(store.checkpointer)
-            let deadline = ContinuousClock.now.advanced(by: .seconds(10))
-            while checkpointer.progress.completed < 10, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(10))
-            }
-            #expect(checkpointer.progress.completed >= 10)
-            // Restarted at ~200 pages: the file stays far below the 16 MB of an unchecked log.
-            let wal = try FileManager.default.attributesOfItem(atPath: path + "-wal")
-            let walBytes = (wal[.size] as? NSNumber)?.intValue ?? -1
-            #expect(walBytes > 0 && walBytes < 4 << 20, "log file: \(walBytes) bytes")
-            // Nothing lost: every event is there, in the database file or the log.
-            #expect(try await store.events(namespace: "ns", afterSeq: 0, limit: 5_000).count == 1_600)
-        }
-    }
-
     @Test("opening an existing file keeps its data and mode; two stores can share the file")
     func reopenDoesNotTruncate() async throws {
         try await withTemporaryDirectory { directory in
