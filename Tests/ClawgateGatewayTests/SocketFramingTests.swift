@@ -27,6 +27,8 @@ final class BareWebSocket: Sendable {
         struct State {
             var bytes: [UInt8] = []
             var ended = false
+            /// Counts reads, so a waiter can tell that bytes came in since it last looked.
+            var reads = 0
             var waiter: CheckedContinuation<Void, Never>?
         }
         let state = Mutex(State())
@@ -34,6 +36,7 @@ final class BareWebSocket: Sendable {
         func add(_ bytes: [UInt8]?) {
             let waiter: CheckedContinuation<Void, Never>? = state.withLock { state in
                 if let bytes { state.bytes += bytes } else { state.ended = true }
+                state.reads += 1
                 defer { state.waiter = nil }
                 return state.waiter
             }
@@ -44,15 +47,17 @@ final class BareWebSocket: Sendable {
         /// when the connection ended first.
         func take<T: Sendable>(_ take: @escaping @Sendable (inout [UInt8]) -> T?) async -> T? {
             while true {
-                let outcome: (T?, Bool) = state.withLock { state in
-                    if let value = take(&state.bytes) { return (value, true) }
-                    return (nil, state.ended)
+                let outcome: (T?, Bool, Int) = state.withLock { state in
+                    if let value = take(&state.bytes) { return (value, true, state.reads) }
+                    return (nil, state.ended, state.reads)
                 }
                 if let value = outcome.0 { return value }
                 if outcome.1 { return nil }
+                let seen = outcome.2
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    // Bytes that came in between the look above and now would wake nobody.
                     let ready = state.withLock { state -> Bool in
-                        if state.ended { return true }
+                        if state.ended || state.reads != seen { return true }
                         state.waiter = continuation
                         return false
                     }
