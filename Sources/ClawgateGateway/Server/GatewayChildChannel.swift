@@ -31,14 +31,14 @@ struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
     let core: GatewayCore
     let limits: GatewaySettings.Limits
     let httpPaths: Set<String>
-    let idleTimeout: Duration
+    /// How long a kept-alive HTTP connection may stay idle.
+    static let httpIdleTimeout = Duration.seconds(120)
 
     init(responder: @escaping HTTPChannelHandler.Responder, core: GatewayCore, limits: GatewaySettings.Limits, httpPaths: Set<String>) {
         self.responder = Self.redirectingLateUpgrades(responder)
         self.core = core
         self.limits = limits
         self.httpPaths = httpPaths
-        self.idleTimeout = .seconds(120)
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
@@ -61,14 +61,13 @@ struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
                     }
                 }
             )
-            let idleTimeout = self.idleTimeout
             let serverUpgrade = NIOTypedHTTPServerUpgradeConfiguration(
                 upgraders: [upgrader],
                 notUpgradingCompletionHandler: { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
                         try channel.pipeline.syncOperations.addHandler(
-                            HTTPConnectionStateHandler(idleTimeout: .init(idleTimeout), logger: logger)
+                            HTTPConnectionStateHandler(idleTimeout: .init(Self.httpIdleTimeout), logger: logger)
                         )
                         let asyncChannel = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
                             wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true)

@@ -77,10 +77,9 @@ final class WebSocketSocketHandler: ChannelDuplexHandler, RemovableChannelHandle
         switch frame.opcode {
         case .ping:
             guard !closeSent else { return }
-            var payload = frame.unmaskedData
-            // A ping carries at most 125 bytes; the decoder has already refused longer control frames.
-            payload = payload.getSlice(at: payload.readerIndex, length: min(payload.readableBytes, 125)) ?? payload
-            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: payload)), promise: nil)
+            // The pong carries the ping's payload (at most 125 bytes: NIO's decoder refuses longer
+            // control frames).
+            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
         case .pong:
             break
         case .connectionClose:
@@ -89,7 +88,7 @@ final class WebSocketSocketHandler: ChannelDuplexHandler, RemovableChannelHandle
             guard !closeReceived else { return }
             if partial != nil || discardingOversized {
                 // A new message while a fragmented one is unfinished: protocol error.
-                protocolError(context: context, reason: "new message before the last one ended")
+                protocolError(reason: "new message before the last one ended")
                 return
             }
             partialOpcode = frame.opcode
@@ -97,12 +96,12 @@ final class WebSocketSocketHandler: ChannelDuplexHandler, RemovableChannelHandle
         case .continuation:
             guard !closeReceived else { return }
             guard partial != nil || discardingOversized else {
-                protocolError(context: context, reason: "continuation frame without a message")
+                protocolError(reason: "continuation frame without a message")
                 return
             }
             append(frame, context: context)
         default:
-            protocolError(context: context, reason: "unknown opcode")
+            protocolError(reason: "unknown opcode")
         }
     }
 
@@ -111,7 +110,7 @@ final class WebSocketSocketHandler: ChannelDuplexHandler, RemovableChannelHandle
             let payload = frame.unmaskedData
             if partial == nil, frame.fin {
                 // The common case: one frame, one message, no copy.
-                deliver(payload.readableBytes, payload)
+                deliver(payload)
                 return
             }
             var buffer = partial ?? context.channel.allocator.buffer(capacity: payload.readableBytes)
@@ -132,12 +131,12 @@ final class WebSocketSocketHandler: ChannelDuplexHandler, RemovableChannelHandle
         }
         if let buffer = partial {
             partial = nil
-            deliver(buffer.readableBytes, buffer)
+            deliver(buffer)
         }
     }
 
-    private func deliver(_ size: Int, _ buffer: ByteBuffer) {
-        guard size <= session.maxMessageBytes else {
+    private func deliver(_ buffer: ByteBuffer) {
+        guard buffer.readableBytes <= session.maxMessageBytes else {
             session.messageTooLarge()
             return
         }
@@ -165,7 +164,7 @@ final class WebSocketSocketHandler: ChannelDuplexHandler, RemovableChannelHandle
         written.futureResult.whenComplete { _ in channel.close(promise: nil) }
     }
 
-    private func protocolError(context: ChannelHandlerContext, reason: String) {
+    private func protocolError(reason: String) {
         partial = nil
         sendClose(code: 1002, reason: reason)
     }
