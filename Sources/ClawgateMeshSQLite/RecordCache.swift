@@ -9,9 +9,16 @@ import Synchronization
 /// change updates them in the same step that writes its rows, and a batch that fails to commit
 /// (or any failed write) empties the cache. Only the store's thread uses it; readers elsewhere
 /// read committed rows from the database.
+///
+/// It holds live records only: a task that reached a terminal state is dropped, not kept. The
+/// hot path never reads a settled task again (results are acknowledged by delivery), and
+/// keeping them filled the cache with every finished task until the limit emptied it — a
+/// sawtooth of up to 10,000 tasks (~20 MB) that the allocator did not give back, so the
+/// gateway's memory crept up for as long as work went through it.
 struct RecordCache {
     /// Per kind; beyond it the kind is emptied and refills with what is read next (cheap, and
-    /// no bookkeeping on the hot path).
+    /// no bookkeeping on the hot path). With settled tasks left out it is reached only by that
+    /// many records in flight at once.
     static let limit = 10_000
 
     var agents: [String: MeshAgent] = [:]
@@ -19,6 +26,10 @@ struct RecordCache {
     var deliveries: [String: MeshDelivery] = [:]
 
     mutating func insert<Record: CachedRecord>(_ record: Record) {
+        if record.isSettled {
+            self[keyPath: Record.slot][record.recordId] = nil
+            return
+        }
         if self[keyPath: Record.slot].count >= Self.limit { self[keyPath: Record.slot].removeAll(keepingCapacity: true) }
         self[keyPath: Record.slot][record.recordId] = record
     }
@@ -42,6 +53,12 @@ struct RecordCache {
 protocol CachedRecord: Decodable {
     static var slot: WritableKeyPath<RecordCache, [String: Self]> { get }
     var recordId: String { get }
+    /// Done changing and unlikely to be read on the hot path again: not worth its memory.
+    var isSettled: Bool { get }
+}
+
+extension CachedRecord {
+    var isSettled: Bool { false }
 }
 
 extension MeshAgent: CachedRecord {
@@ -52,6 +69,7 @@ extension MeshAgent: CachedRecord {
 extension MeshTask: CachedRecord {
     static var slot: WritableKeyPath<RecordCache, [String: MeshTask]> { \.tasks }
     var recordId: String { taskId }
+    var isSettled: Bool { state.isTerminal }
 }
 
 extension MeshDelivery: CachedRecord {

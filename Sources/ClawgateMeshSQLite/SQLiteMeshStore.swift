@@ -30,8 +30,9 @@ public final class SQLiteMeshStore: MeshStore {
     let writer: any DatabaseWriter
     /// Internal so tests can hold the thread and inspect batches.
     let commits: GroupCommit
-    /// Used on the store's thread only (see `RecordCache`).
-    private let cache: SharedRecordCache
+    /// Used on the store's thread only (see `RecordCache`); internal so tests can check what it
+    /// keeps.
+    let cache: SharedRecordCache
 
     public var executor: any SerialExecutor { commits.loop.executor }
 

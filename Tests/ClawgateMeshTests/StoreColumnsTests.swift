@@ -103,6 +103,39 @@ struct StoreColumnsTests {
         }
     }
 
+    @Test("settled tasks leave the record cache; reading one again decodes its row, writing it again lands")
+    func settledTasksLeaveTheCache() async throws {
+        var cache = RecordCache()
+        cache.insert(helpers.task("live", state: .accepted, assignee: "a2"))
+        cache.insert(helpers.task("done", state: .completed, assignee: "a2"))
+        #expect(cache.tasks.keys.sorted() == ["live"])
+        cache.insert(helpers.task("live", state: .failed, assignee: "a2", version: 2))
+        #expect(cache.tasks.isEmpty)
+
+        try await helpers.withStore(.file) { store in
+            var create = MeshChange()
+            create.upsertTasks = [(helpers.task("t1", state: .offered, assignee: "a2"), nil)]
+            _ = try await store.commit(create)
+            #expect(store.cache.withLock { $0.tasks["t1"] } != nil)
+
+            // Completed and then written again in one change: the second write finds no cached
+            // copy and takes the full upsert.
+            var finish = MeshChange()
+            let done = helpers.task("t1", state: .completed, assignee: "a2", updated: 300, version: 2)
+            var again = done
+            again.version = 3
+            again.updatedAtMs = 400
+            finish.upsertTasks = [(done, 1), (again, 2)]
+            _ = try await store.commit(finish)
+            #expect(store.cache.withLock { $0.tasks["t1"] } == nil)
+            try await expectColumnsMatchJSON(store)
+
+            let read = try #require(try await store.task(id: "t1"))
+            #expect(read.state == .completed && read.version == 3 && read.updatedAtMs == 400)
+            #expect(store.cache.withLock { $0.tasks["t1"] } == nil)
+        }
+    }
+
     @Test("task counts per state come out exact from the partial indexes", arguments: SQLiteMeshStoreTests.Backend.allCases)
     func countsByState(_ backend: SQLiteMeshStoreTests.Backend) async throws {
         try await helpers.withStore(backend) { store in
