@@ -79,6 +79,29 @@ struct EventTests {
         }
     }
 
+    /// Each connection ticks at a phase of its own (no burst of every socket at once), still once
+    /// per interval. With one broadcast per interval all eight would share the first tick's `ts`.
+    @Test func connectionsTickAtPhasesOfTheirOwn() async throws {
+        try await withGateway({ config, _ in config.gateway.limits.tickIntervalMs = 1000 }) { gw in
+            let ticks = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        try await connect(gw.options(scopes: [])) { conn in
+                            let first = try await waitForEvent(conn, "tick", timeout: .seconds(5))
+                            let second = try await waitForEvent(conn, "tick", timeout: .seconds(5))
+                            return (try #require(first.payload?["ts"]?.intValue), try #require(second.payload?["ts"]?.intValue))
+                        }
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(ticks.count == 8)
+            #expect(Set(ticks.map(\.0)).count >= 4, "first ticks at \(ticks.map(\.0).sorted())")
+            // One tick per interval, never a burst.
+            for (first, second) in ticks { #expect(second - first >= 500, "ticks at \(first) and \(second)") }
+        }
+    }
+
     @Test func eventSeqIsPerConnectionAndGapFree() async throws {
         try await withGateway({ config, _ in config.gateway.limits.tickIntervalMs = 100 }) { gw in
             try await connect(gw.options(scopes: [])) { conn in

@@ -85,6 +85,9 @@ public final class ConnectionHandle: Sendable {
     /// The connection's event loop, where work for this socket alone can run.
     var eventLoop: any EventLoop { channel.eventLoop }
 
+    /// Completes when the socket has closed.
+    var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
+
     @discardableResult
     func sendEvent(prefix: ByteBuffer, droppable: Bool) -> OutboundQueue.EnqueueResult {
         let result = queue.enqueueEvent(droppable: droppable) { FrameEncoder.stamp(prefix, seq: $0) }

@@ -202,6 +202,10 @@ final class ConnectionSession: SocketSession {
                 )
             }
             if presenceChanged { gateway.announcePresence() }
+            let registry = gateway.registry
+            ConnectionTicker.start(
+                handle, interval: .milliseconds(Int64(gateway.settings.limits.tickIntervalMs)), isLive: { registry.isAccepting }
+            )
             gateway.auditConnectAdmitted(admission, connId: connId, remote: remote)
             logger.info(
                 "client connected",

@@ -190,10 +190,6 @@ public final class GatewayCore: Sendable {
 
     // MARK: events
 
-    func broadcastTick() {
-        registry.broadcast(event: GatewayEvent.tick, payload: TickEvent(ts: Clock.nowMs()), droppable: true)
-    }
-
     /// Rebuilds the health snapshot from the live state and pushes it to every client.
     @discardableResult
     func refreshHealth() async -> HealthSnapshot {

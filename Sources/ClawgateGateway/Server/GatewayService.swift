@@ -2,7 +2,7 @@ import ClawgateProtocol
 import Logging
 import ServiceLifecycle
 
-/// The gateway's own background work — ticks, health refresh, readiness checks, mesh sweeps, the
+/// The gateway's own background work — health refresh, readiness checks, mesh sweeps, the
 /// lateness probe — and its orderly shutdown: broadcast `shutdown`, close every socket with 1012,
 /// then let the listeners stop. For an in-process restart (config change) the `shutdown` event
 /// says so (`restartExpectedMs`) and agent runs keep going.
@@ -17,21 +17,6 @@ struct GatewayService: Service {
     func run() async throws {
         let limits = self.limits
         await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                // On a fixed schedule: sleeping a whole interval after each tick would add the
-                // tick's own send time (and each wake-up's lateness) to every gap clients see.
-                let interval = Duration.milliseconds(limits.tickIntervalMs)
-                var due = ContinuousClock.now.advanced(by: interval)
-                while !Task.isCancelled {
-                    try? await Task.sleep(until: due, clock: .continuous)
-                    if Task.isCancelled { break }
-                    gateway.broadcastTick()
-                    due = due.advanced(by: interval)
-                    // After a long stall, skip the ticks that were missed instead of sending a burst.
-                    let now = ContinuousClock.now
-                    if due < now { due = now.advanced(by: interval) }
-                }
-            }
             group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .milliseconds(limits.healthRefreshMs))
