@@ -12,9 +12,9 @@ import Synchronization
 ///
 /// It holds live records only: a task that reached a terminal state is dropped, not kept. The
 /// hot path never reads a settled task again (results are acknowledged by delivery), and
-/// keeping them filled the cache with every finished task until the limit emptied it — a
-/// sawtooth of up to 10,000 tasks (~20 MB) that the allocator did not give back, so the
-/// gateway's memory crept up for as long as work went through it.
+/// keeping them filled the cache with every finished task until the limit emptied it: up to
+/// 10,000 decoded tasks and their dictionary's storage, most of what the gateway's memory grew
+/// by under steady work (BENCHMARKS.md, "Soak").
 struct RecordCache {
     /// Per kind; beyond it the kind is emptied and refills with what is read next (cheap, and
     /// no bookkeeping on the hot path). With settled tasks left out it is reached only by that

@@ -97,8 +97,9 @@ struct EventTests {
             }
             #expect(ticks.count == 8)
             #expect(Set(ticks.map(\.0)).count >= 4, "first ticks at \(ticks.map(\.0).sorted())")
-            // One tick per interval, never a burst.
-            for (first, second) in ticks { #expect(second - first >= 500, "ticks at \(first) and \(second)") }
+            // One tick per interval, never a burst (a late first tick shortens the next gap: the
+            // schedule is fixed, hence a quarter interval, not the whole one).
+            for (first, second) in ticks { #expect(second - first >= 250, "ticks at \(first) and \(second)") }
         }
     }
 

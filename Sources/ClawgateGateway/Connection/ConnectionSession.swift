@@ -187,9 +187,12 @@ final class ConnectionSession: SocketSession {
             // `promote`, under the registry lock that broadcasts snapshot connections with.
             // Presence is recorded first so that the hello-ok snapshot already lists the client.
             let presenceChanged = gateway.recordPresence(of: handle)
+            // One read of the limits: hello-ok advertises the tick interval the ticker keeps.
+            let limits = gateway.settings.limits
             let hello: ByteBuffer
             do {
-                hello = FrameEncoder.response(id: frame.id, payloadJSON: ByteBuffer(data: try JSONCoding.encode(helloOk(admission, connId: connId))))
+                hello = FrameEncoder.response(
+                    id: frame.id, payloadJSON: ByteBuffer(data: try JSONCoding.encode(helloOk(admission, connId: connId, limits: limits))))
             } catch {
                 gateway.connectionClosed(handle)
                 return reject(id: frame.id, ErrorShape(code: ErrorCode.unavailable, message: "cannot encode hello-ok"), close: 1011)
@@ -203,9 +206,7 @@ final class ConnectionSession: SocketSession {
             }
             if presenceChanged { gateway.announcePresence() }
             let registry = gateway.registry
-            ConnectionTicker.start(
-                handle, interval: .milliseconds(Int64(gateway.settings.limits.tickIntervalMs)), isLive: { registry.isAccepting }
-            )
+            ConnectionTicker.start(handle, interval: .milliseconds(Int64(limits.tickIntervalMs)), isLive: { registry.isAccepting })
             gateway.auditConnectAdmitted(admission, connId: connId, remote: remote)
             logger.info(
                 "client connected",
@@ -237,8 +238,7 @@ final class ConnectionSession: SocketSession {
         return entry
     }
 
-    private func helloOk(_ admission: HandshakeAuthorizer.Admission, connId: String) -> HelloOk {
-        let limits = gateway.settings.limits
+    private func helloOk(_ admission: HandshakeAuthorizer.Admission, connId: String, limits: GatewaySettings.Limits) -> HelloOk {
         let admin = admission.scopes.contains(OperatorScope.admin)
         let (health, healthVersion) = gateway.health.current
         let presence = gateway.presence.listed
