@@ -21,8 +21,7 @@ final class ConnectionTicker: Sendable {
 
     /// Ticks `handle` every `interval` until its channel closes; the first tick comes at a random
     /// point within the first interval.
-    @discardableResult
-    static func start(_ handle: ConnectionHandle, interval: TimeAmount, isLive: @escaping @Sendable () -> Bool) -> ConnectionTicker {
+    static func start(_ handle: ConnectionHandle, interval: TimeAmount, isLive: @escaping @Sendable () -> Bool) {
         let ticker = ConnectionTicker(handle: handle, interval: interval, isLive: isLive)
         let loop = handle.eventLoop
         let phase = TimeAmount.nanoseconds(Int64.random(in: 1...max(1, interval.nanoseconds)))
@@ -30,7 +29,6 @@ final class ConnectionTicker: Sendable {
             ticker.arm(at: .now() + phase)
             handle.closeFuture.whenComplete { _ in ticker.stop() }
         }
-        return ticker
     }
 
     private init(handle: ConnectionHandle, interval: TimeAmount, isLive: @escaping @Sendable () -> Bool) {
