@@ -114,7 +114,7 @@ struct ProviderHTTP: Sendable {
             throw ProviderErrors.fromTransport(error, provider: config.id, model: model)
         }
         do {
-            return try JSONDecoder().decode(type, from: buffer)
+            return try JSONCoding.decode(type, from: Data(buffer.readableBytesView))
         } catch {
             throw ModelError(
                 kind: .unknown, message: "unexpected response: \(JSONCoding.describe(error))", provider: config.id,
@@ -228,7 +228,7 @@ func decodeEventData<T: Decodable>(_ type: T.Type, _ event: ServerSentEvent, pro
     throws(ModelError) -> T
 {
     do {
-        return try JSONDecoder().decode(type, from: Data(event.data.utf8))
+        return try JSONCoding.decode(type, from: Data(event.data.utf8))
     } catch {
         throw ModelError.malformed(JSONCoding.describe(error), provider: provider, model: model)
     }

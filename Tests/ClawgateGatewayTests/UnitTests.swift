@@ -1,6 +1,7 @@
 import ClawgateGateway
 import ClawgateProtocol
 import Foundation
+import NIOCore
 import Testing
 
 @Suite("Config parser")
@@ -210,6 +211,14 @@ struct ClientAddressTests {
     @Test func ipv4() {
         #expect(ClientAddress(ip: " 127.0.0.2 ")?.isLoopback == true)
         #expect(ClientAddress(ip: "10.0.0.1")?.isLoopback == false)
+    }
+
+    @Test func socketAddressesGiveWhatTheirTextGives() throws {
+        for ip in ["127.0.0.1", "10.1.2.3", "::1", "::ffff:10.1.2.3", "2001:db8::1"] {
+            let address = try SocketAddress(ipAddress: ip, port: 443)
+            #expect(ClientAddress(address) == ClientAddress(ip: ip), "\(ip)")
+        }
+        #expect(ClientAddress(nil) == nil)
     }
 
     @Test func garbageIsRejected() {

@@ -540,3 +540,43 @@ struct JSONValueCodingTests {
         #expect(try JSONCoding.decode(RequestFrame.self, from: ["type": "req", "id": "1", "method": "m", "params": value]).params == value)
     }
 }
+
+@Suite("JSON text decodes like JSONDecoder")
+struct JSONTextDecodingTests {
+    /// `JSONCoding.decode(_:from: Data)` parses and decodes directly; whatever it returns or throws
+    /// must be what `JSONDecoder` returns or throws for the same bytes, including the text the
+    /// parser hands over to `JSONDecoder` (invalid JSON, duplicate keys).
+    @Test(arguments: [
+        #"{"minProtocol":3,"maxProtocol":4,"client":{"id":"cli","version":"1","platform":"linux","mode":"cli"}}"#,
+        #" { "minProtocol" : 3.0 , "maxProtocol" : 4 , "client" : {"id":"cli","version":"1","platform":"p","mode":"m"}, "scopes": ["a","b"] } "#,
+        #"{"minProtocol":"3","maxProtocol":4}"#,
+        #"{"minProtocol":3,"maxProtocol":4,"client":{"id":"cli","version":"1","platform":"linux","mode":"cli"},"scopes":["a",1]}"#,
+        #"{"minProtocol":3,"maxProtocol":4,"client":{"version":"1"}}"#,
+        #"{"minProtocol":3,"maxProtocol":4,"minProtocol":5}"#,
+        #"{"minProtocol":3,"#,
+        "[1, 2",
+        "",
+        "null",
+        #""connect me""#,
+    ])
+    func connectParams(text: String) throws {
+        let old = Result { try JSONDecoder().decode(ConnectParams.self, from: Data(text.utf8)) }
+        let new = Result { try JSONCoding.decode(ConnectParams.self, from: Data(text.utf8)) }
+        switch (old, new) {
+        case (.success(let oldValue), .success(let newValue)):
+            #expect(try JSONCoding.encode(oldValue, sortedKeys: true) == JSONCoding.encode(newValue, sortedKeys: true))
+        case (.failure(let oldError), .failure(let newError)):
+            #expect(signature(oldError) == signature(newError), "\(text)")
+            #expect(JSONCoding.describe(oldError) == JSONCoding.describe(newError), "\(text)")
+        default:
+            Issue.record("\(text): JSONDecoder \(old), JSONCoding \(new)")
+        }
+    }
+
+    @Test func anyJSONValueComesOutAsJSONDecoderReadsIt() throws {
+        let text = #"{"a":[1,2.5,-0,1e3,12345678901234567890,"x\u00e9\n",true,null,{}],"b":{"c":2.0}}"#
+        let old = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        let new = try JSONCoding.decode(JSONValue.self, from: Data(text.utf8))
+        #expect(old == new)
+    }
+}

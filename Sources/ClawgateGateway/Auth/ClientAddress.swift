@@ -27,8 +27,18 @@ public struct ClientAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     public init?(_ socketAddress: SocketAddress?) {
-        guard let ip = socketAddress?.ipAddress else { return nil }
-        self.init(ip: ip)
+        guard let socketAddress, let ip = socketAddress.ipAddress else { return nil }
+        if case .v4 = socketAddress {
+            // Already the dotted quad `init(ip:)` would produce; every request comes by here.
+            self.init(canonical: ip, isLoopback: ip.hasPrefix("127."))
+        } else {
+            self.init(ip: ip)
+        }
+    }
+
+    private init(canonical ip: String, isLoopback: Bool) {
+        self.ip = ip
+        self.isLoopback = isLoopback
     }
 
     public var description: String { ip }

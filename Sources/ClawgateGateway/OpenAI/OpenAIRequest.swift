@@ -101,7 +101,7 @@ struct OpenAIRequest: Sendable {
         }
         let value: JSONValue
         do {
-            value = try JSONCoding.decode(JSONValue.self, from: Data(buffer.readableBytesView))
+            value = try buffer.withUnsafeReadableBytes { try JSONCoding.jsonValue(from: $0) }
         } catch {
             throw OpenAIError.invalidRequest("the body is not valid JSON: \(JSONCoding.describe(error))")
         }
