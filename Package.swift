@@ -177,8 +177,8 @@ let package = Package(
             // Release builds on Linux: the Swift runtime and Foundation linked into the binary (one
             // file to deploy; needs only libc, libstdc++, libsqlite3 and libz), linked by lld with
             // relative relocations packed (DT_RELR, glibc >= 2.36) and no symbols exported. The
-            // dynamic loader then has a few KB of relocations to apply instead of megabytes, and
-            // none of it stays resident: idle RSS 44.9 -> 35.5 MB (BENCHMARKS.md, "Startup").
+            // dynamic loader then reads kilobytes of relocations and symbol tables at start instead
+            // of megabytes that stay resident: idle RSS 44.9 -> 36.2 MB (BENCHMARKS.md, "Startup").
             linkerSettings: [
                 .unsafeFlags(
                     [

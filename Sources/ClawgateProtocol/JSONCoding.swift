@@ -27,9 +27,10 @@ public enum JSONCoding {
     }
 
     /// Decodes JSON text: parsed in one pass (`JSONValueParser`) and decoded from the tree
-    /// (`JSONValueDecoder`), several times faster than `JSONDecoder` and with its errors; text the
-    /// parser leaves to `JSONDecoder` (invalid JSON, duplicate keys, deep nesting…) goes to
-    /// `JSONDecoder`, so what is accepted and how it is refused stay `JSONDecoder`'s.
+    /// (`JSONValueDecoder`), several times faster than `JSONDecoder` and with its errors (except
+    /// for a number that does not fit its type, see `JSONValueDecoder`); text the parser leaves
+    /// to `JSONDecoder` (invalid JSON, duplicate keys, deep nesting…) goes to `JSONDecoder`, so
+    /// what is accepted and how it is refused stay `JSONDecoder`'s.
     public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
         let parsed = data.withUnsafeBytes { JSONValueParser.parse($0) }
         guard let parsed else { return try JSONDecoder().decode(type, from: data) }
