@@ -114,7 +114,7 @@ struct ProviderHTTP: Sendable {
             throw ProviderErrors.fromTransport(error, provider: config.id, model: model)
         }
         do {
-            return try JSONCoding.decode(type, from: Data(buffer.readableBytesView))
+            return try buffer.withUnsafeReadableBytes { try JSONCoding.decode(type, from: $0) }
         } catch {
             throw ModelError(
                 kind: .unknown, message: "unexpected response: \(JSONCoding.describe(error))", provider: config.id,

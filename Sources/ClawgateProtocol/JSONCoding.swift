@@ -32,8 +32,12 @@ public enum JSONCoding {
     /// to `JSONDecoder` (invalid JSON, duplicate keys, deep nesting…) goes to `JSONDecoder`, so
     /// what is accepted and how it is refused stay `JSONDecoder`'s.
     public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
-        let parsed = data.withUnsafeBytes { JSONValueParser.parse($0) }
-        guard let parsed else { return try JSONDecoder().decode(type, from: data) }
+        try data.withUnsafeBytes { try decode(type, from: $0) }
+    }
+
+    /// `decode(_:from: Data)` over bytes in place (a `ByteBuffer`'s), copied only for `JSONDecoder`.
+    public static func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer) throws -> T {
+        guard let parsed = JSONValueParser.parse(bytes) else { return try JSONDecoder().decode(type, from: Data(bytes)) }
         return try JSONValueDecoder().decode(type, from: parsed)
     }
 

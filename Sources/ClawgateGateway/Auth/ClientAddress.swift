@@ -17,7 +17,7 @@ public struct ClientAddress: Sendable, Hashable, CustomStringConvertible {
         }
         if Self.isIPv4(text) {
             self.ip = text
-            self.isLoopback = text.hasPrefix("127.")
+            self.isLoopback = Self.isLoopbackIPv4(text)
         } else if let canonical = Self.canonicalIPv6(lower) {
             self.ip = canonical
             self.isLoopback = canonical == "::1"
@@ -30,7 +30,7 @@ public struct ClientAddress: Sendable, Hashable, CustomStringConvertible {
         guard let socketAddress, let ip = socketAddress.ipAddress else { return nil }
         if case .v4 = socketAddress {
             // Already the dotted quad `init(ip:)` would produce; every request comes by here.
-            self.init(canonical: ip, isLoopback: ip.hasPrefix("127."))
+            self.init(canonical: ip, isLoopback: Self.isLoopbackIPv4(ip))
         } else {
             self.init(ip: ip)
         }
@@ -42,6 +42,11 @@ public struct ClientAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { ip }
+
+    /// 127.0.0.0/8, of a dotted quad.
+    static func isLoopbackIPv4(_ text: String) -> Bool {
+        text.hasPrefix("127.")
+    }
 
     static func isIPv4(_ text: String) -> Bool {
         var address = in_addr()
