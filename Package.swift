@@ -59,6 +59,8 @@ let package = Package(
                 "ClawgateMesh",
                 "ClawgateProtocol",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // The C API, for `sqlite3_wal_hook` (GRDB has no wrapper for it).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -33,6 +33,8 @@ public final class SQLiteMeshStore: MeshStore {
     /// Used on the store's thread only (see `RecordCache`); internal so tests can check what it
     /// keeps.
     let cache: SharedRecordCache
+    /// Checkpoints the log off the store's thread (file databases only); internal for tests.
+    let checkpointer: WALCheckpointer?
 
     public var executor: any SerialExecutor { commits.loop.executor }
 
@@ -42,7 +44,13 @@ public final class SQLiteMeshStore: MeshStore {
     /// reader connections alongside the single writer instead of queueing behind it (WAL allows
     /// that).
     public convenience init(path: String) throws {
+        try self.init(path: path, checkpointTrailingDelay: .seconds(1))
+    }
+
+    /// `init(path:)` with a shorter wait before a checkpoint after a pause (tests).
+    convenience init(path: String, checkpointTrailingDelay: Duration) throws {
         try Self.createFileIfMissing(path: path)
+        let checkpointer = try WALCheckpointer(path: path, trailingDelay: checkpointTrailingDelay)
         var config = Self.configuration()
         config.prepareDatabase { db in
             // In WAL mode NORMAL still makes every committed transaction survive a crash or a
@@ -57,14 +65,17 @@ public final class SQLiteMeshStore: MeshStore {
             // unlink per mesh write on the store's thread. They are small and bounded by a
             // statement's own rows; nothing durable lives there.
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
+            // Checkpoints off the store's thread (replaces SQLite's automatic checkpoint).
+            checkpointer.install(on: db)
         }
         let pool = try DatabasePool(path: path, configuration: config)
         try Self.migrator.migrate(pool)
-        self.init(writer: pool)
+        self.init(writer: pool, checkpointer: checkpointer)
     }
 
-    private init(writer: any DatabaseWriter) {
+    private init(writer: any DatabaseWriter, checkpointer: WALCheckpointer? = nil) {
         self.writer = writer
+        self.checkpointer = checkpointer
         let cache = SharedRecordCache()
         self.cache = cache
         self.commits = GroupCommit(writer: writer) { cache.withLock { $0.removeAll() } }

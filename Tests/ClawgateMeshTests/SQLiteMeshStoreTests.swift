@@ -490,6 +490,75 @@ struct SQLiteMeshStoreTests {
         }
     }
 
+    @Test("under steady writes the log stays bounded, most of it copied in the background")
+    func checkpointsUnderSteadyWrites() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory.appendingPathComponent("mesh.sqlite").path
+            let store = try SQLiteMeshStore(path: path)
+            let checkpointer = try #require(store.checkpointer)
+            // 4,800 commits of ~2 KB events, 16 at a time so that batches follow each other
+            // without a pause: ~12,000 log pages (48 MB) if nothing checkpointed.
+            let payload = String(repeating: "p", count: 2_000)
+            for round in 0..<300 {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for index in 0..<16 {
+                        group.addTask {
+                            var change = MeshChange()
+                            change.events = [
+                                NewMeshEvent(namespace: "ns", type: "t\(round)-\(index)", payload: .string(payload), createdAtMs: 1)
+                            ]
+                            _ = try await store.commit(change)
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+            #expect(checkpointer.runs.background >= 3)
+            // The writer's fallback at 4,000 frames (16 MB of pages) bounds the log; a batch or
+            // two may land past it. Without it the log would never start over here.
+            let walBytes = try fileSize(path + "-wal")
+            #expect(walBytes > 0 && walBytes < 18 << 20, "log file: \(walBytes) bytes")
+            // Nothing lost: every event is there, in the database file or the log.
+            #expect(try await store.events(namespace: "ns", afterSeq: 0, limit: 5_000).count == 4_800)
+        }
+    }
+
+    @Test("with pauses between bursts the writer never checkpoints and the log starts over")
+    func checkpointsBetweenBursts() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory.appendingPathComponent("mesh.sqlite").path
+            let store = try SQLiteMeshStore(path: path, checkpointTrailingDelay: .milliseconds(50))
+            let checkpointer = try #require(store.checkpointer)
+            let payload = String(repeating: "p", count: 2_000)
+            // 16 bursts of ~400 log pages each (6,400 in all, 25 MB if the log never started over),
+            // fewer than a background step, each followed by a pause in which the trailing
+            // checkpoint copies the whole log.
+            for burst in 0..<16 {
+                for index in 0..<100 {
+                    var change = MeshChange()
+                    change.events = [NewMeshEvent(namespace: "ns", type: "b\(burst)-\(index)", payload: .string(payload), createdAtMs: 1)]
+                    _ = try await store.commit(change)
+                }
+                let runs = checkpointer.runs.background
+                let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+                while !checkpointer.isIdle || checkpointer.runs.background == runs, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+            }
+            #expect(checkpointer.runs.writer == 0)
+            #expect(checkpointer.runs.background >= 16)
+            // The log started over after each burst: one burst's pages (~1.6 MB), not 25 MB.
+            let walBytes = try fileSize(path + "-wal")
+            #expect(walBytes > 0 && walBytes < 3 << 20, "log file: \(walBytes) bytes")
+            #expect(try await store.events(namespace: "ns", afterSeq: 0, limit: 5_000).count == 1_600)
+        }
+    }
+
+    func fileSize(_ path: String) throws -> Int {
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        return (attributes[.size] as? NSNumber)?.intValue ?? -1
+    }
+
     @Test("opening an existing file keeps its data and mode; two stores can share the file")
     func reopenDoesNotTruncate() async throws {
         try await withTemporaryDirectory { directory in
