@@ -14,17 +14,19 @@ import Synchronization
 ///
 /// The writer decides, from SQLite's WAL hook (called after each of its commits with the log's
 /// length; installing it replaces the automatic checkpoint, which is that same hook):
-/// - every `backgroundStep` (1,000) frames added since the last background checkpoint, or
-///   `trailingDelay` (1 s) after a commit that added fewer, a `PASSIVE` checkpoint runs on this
-///   type's own connection (GRDB's queue, off the store's thread). It never blocks the writer.
-///   When it copied the whole log during a pause, SQLite starts the log over at the next write
-///   (whose header sync is the writer's only one then).
+/// - every `backgroundStep` (1,000) frames added since the last background checkpoint, and
+///   otherwise `trailingDelay` (1 s) after the first commit it has not copied (a throttle, so
+///   under light steady load about once a second), a `PASSIVE` checkpoint runs on this type's
+///   own connection (GRDB's queue, off the store's thread). It never blocks the writer. When it
+///   copied the whole log during a pause, SQLite starts the log over at the next write (whose
+///   header sync is the writer's only one then).
 /// - a passive checkpoint cannot catch up while the writer keeps appending without a pause, and
 ///   the log only starts over after one that copied *everything*. So past `writerFrames`
 ///   (4,000) the writer checkpoints itself, as SQLite's automatic checkpoint does at 1,000 —
 ///   but the background has already copied and synced all but the last few hundred frames. The
 ///   writer's syncs under sustained load: 3 per 4,000 frames instead of 3 per 1,000. The log
-///   grows to 16 MB at most (still one wal-index hash table for reads to search).
+///   grows to about 16 MB (still one wal-index hash table for reads to search); the file keeps
+///   its largest size while the database is open, as before (`journal_size_limit` is unset).
 ///
 /// A checkpoint per short pause would be wrong: every restart of the log costs the writer a
 /// header sync, and frequent background syncs contend with it for the disk (a first version,
@@ -45,6 +47,8 @@ final class WALCheckpointer: Sendable {
         var commits = 0
         var commitsAtRunStart = 0
         var backgroundRuns = 0
+        /// Background runs that found the log and copied frames from it.
+        var backgroundCopies = 0
         var writerRuns = 0
 
         mutating func startRun() -> Action {
@@ -86,10 +90,18 @@ final class WALCheckpointer: Sendable {
     fileprivate func committed(connection writer: OpaquePointer?, logFrames: Int) {
         if logFrames >= writerFrames {
             // As SQLite's own hook would: passive, so it never waits. If the background one holds
-            // the checkpoint lock, this is a no-op and the next commit tries again.
-            if sqlite3_wal_checkpoint_v2(writer, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil) == SQLITE_OK {
-                state.withLock { $0.writerRuns += 1 }
+            // the checkpoint lock, SQLite answers BUSY and copies nothing: the next commit tries
+            // again, and should writes stop here, a trailing run copies the rest.
+            let copied = sqlite3_wal_checkpoint_v2(writer, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil) == SQLITE_OK
+            let action = state.withLock { state -> Action in
+                state.commits += 1
+                if copied {
+                    state.writerRuns += 1
+                    return .none
+                }
+                return state.running ? .none : state.armTrailing()
             }
+            perform(action)
             return
         }
         let action = state.withLock { state -> Action in
@@ -113,12 +125,15 @@ final class WALCheckpointer: Sendable {
             connection.asyncWriteWithoutTransaction { db in
                 // A connection only notices the file is in WAL mode when it first reads it; until
                 // then a checkpoint does nothing and answers -1.
+                // Busy (the writer's own checkpoint) or failed: nothing copied; the next commit or
+                // trailing run tries again.
                 let copied = (try? Self.checkpoint(db)) ?? 0
                 // Commits that landed meanwhile may not be copied: look again after a pause.
                 let next = self.state.withLock { state -> Action in
                     state.running = false
                     state.backfilled = max(copied, 0)
                     state.backgroundRuns += 1
+                    if copied > 0 { state.backgroundCopies += 1 }
                     return state.commits > state.commitsAtRunStart ? state.armTrailing() : .none
                 }
                 self.perform(next)
@@ -148,9 +163,10 @@ final class WALCheckpointer: Sendable {
     /// No background checkpoint is queued, running or due (for tests).
     var isIdle: Bool { state.withLock { !$0.running && !$0.trailingArmed } }
 
-    /// Checkpoints run so far by the background connection and by the writer (for tests).
-    var runs: (background: Int, writer: Int) {
-        state.withLock { ($0.backgroundRuns, $0.writerRuns) }
+    /// Checkpoints run so far by the background connection (and how many of them copied
+    /// frames) and by the writer (for tests).
+    var runs: (background: Int, backgroundCopies: Int, writer: Int) {
+        state.withLock { ($0.backgroundRuns, $0.backgroundCopies, $0.writerRuns) }
     }
 }
 

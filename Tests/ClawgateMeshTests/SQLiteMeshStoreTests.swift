@@ -513,11 +513,12 @@ struct SQLiteMeshStoreTests {
                     try await group.waitForAll()
                 }
             }
-            #expect(checkpointer.runs.background >= 3)
-            // The writer's fallback at 4,000 frames (16 MB of pages) bounds the log; a batch or
-            // two may land past it. Without it the log would never start over here.
+            // Background checkpoints that found the log and copied from it.
+            #expect(checkpointer.runs.backgroundCopies >= 3)
+            // The writer's fallback at 4,000 frames (16 MB of pages) bounds the log; batches that
+            // land while a slow sync holds the checkpoint may take it past that, not to 48 MB.
             let walBytes = try fileSize(path + "-wal")
-            #expect(walBytes > 0 && walBytes < 18 << 20, "log file: \(walBytes) bytes")
+            #expect(walBytes > 0 && walBytes < 32 << 20, "log file: \(walBytes) bytes")
             // Nothing lost: every event is there, in the database file or the log.
             #expect(try await store.events(namespace: "ns", afterSeq: 0, limit: 5_000).count == 4_800)
         }
@@ -546,7 +547,7 @@ struct SQLiteMeshStoreTests {
                 }
             }
             #expect(checkpointer.runs.writer == 0)
-            #expect(checkpointer.runs.background >= 16)
+            #expect(checkpointer.runs.backgroundCopies >= 16)
             // The log started over after each burst: one burst's pages (~1.6 MB), not 25 MB.
             let walBytes = try fileSize(path + "-wal")
             #expect(walBytes > 0 && walBytes < 3 << 20, "log file: \(walBytes) bytes")
