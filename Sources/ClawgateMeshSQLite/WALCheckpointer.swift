@@ -123,10 +123,8 @@ final class WALCheckpointer: Sendable {
             break
         case .runNow:
             connection.asyncWriteWithoutTransaction { db in
-                // A connection only notices the file is in WAL mode when it first reads it; until
-                // then a checkpoint does nothing and answers -1.
-                // Busy (the writer's own checkpoint) or failed: nothing copied; the next commit or
-                // trailing run tries again.
+                // Busy (the writer's own checkpoint holds the lock) or failed: nothing copied; the
+                // next commit or trailing run tries again.
                 let copied = (try? Self.checkpoint(db)) ?? 0
                 // Commits that landed meanwhile may not be copied: look again after a pause.
                 let next = self.state.withLock { state -> Action in
@@ -154,7 +152,9 @@ final class WALCheckpointer: Sendable {
         }
     }
 
-    /// A passive checkpoint on `db`: the log frames it has copied in all.
+    /// A passive checkpoint on `db`: the log frames copied so far. It reads first because a
+    /// connection only notices that the file is in WAL mode when it reads it; until then a
+    /// checkpoint does nothing and answers -1.
     private static func checkpoint(_ db: Database) throws -> Int {
         _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE 0")
         return try db.checkpoint(.passive).checkpointedFrameCount
