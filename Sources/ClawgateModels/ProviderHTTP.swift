@@ -228,7 +228,9 @@ func decodeEventData<T: Decodable>(_ type: T.Type, _ event: ServerSentEvent, pro
     throws(ModelError) -> T
 {
     do {
-        return try JSONCoding.decode(type, from: Data(event.data.utf8))
+        // The event's own UTF-8 bytes, not a copy of them (this runs for every streamed chunk).
+        var text = event.data
+        return try text.withUTF8 { try JSONCoding.decode(type, from: UnsafeRawBufferPointer($0)) }
     } catch {
         throw ModelError.malformed(JSONCoding.describe(error), provider: provider, model: model)
     }

@@ -502,13 +502,7 @@ struct SQLiteMeshStoreTests {
             for round in 0..<300 {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for index in 0..<16 {
-                        group.addTask {
-                            var change = MeshChange()
-                            change.events = [
-                                NewMeshEvent(namespace: "ns", type: "t\(round)-\(index)", payload: .string(payload), createdAtMs: 1)
-                            ]
-                            _ = try await store.commit(change)
-                        }
+                        group.addTask { _ = try await store.commit(Self.eventChange("t\(round)-\(index)", payload)) }
                     }
                     try await group.waitForAll()
                 }
@@ -536,9 +530,7 @@ struct SQLiteMeshStoreTests {
             // checkpoint copies the whole log.
             for burst in 0..<16 {
                 for index in 0..<100 {
-                    var change = MeshChange()
-                    change.events = [NewMeshEvent(namespace: "ns", type: "b\(burst)-\(index)", payload: .string(payload), createdAtMs: 1)]
-                    _ = try await store.commit(change)
+                    _ = try await store.commit(Self.eventChange("b\(burst)-\(index)", payload))
                 }
                 let runs = checkpointer.runs.background
                 let deadline = ContinuousClock.now.advanced(by: .seconds(10))
@@ -553,6 +545,13 @@ struct SQLiteMeshStoreTests {
             #expect(walBytes > 0 && walBytes < 3 << 20, "log file: \(walBytes) bytes")
             #expect(try await store.events(namespace: "ns", afterSeq: 0, limit: 5_000).count == 1_600)
         }
+    }
+
+    /// A change of one event of namespace "ns", for the checkpoint tests.
+    static func eventChange(_ type: String, _ payload: String) -> MeshChange {
+        var change = MeshChange()
+        change.events = [NewMeshEvent(namespace: "ns", type: type, payload: .string(payload), createdAtMs: 1)]
+        return change
     }
 
     func fileSize(_ path: String) throws -> Int {
