@@ -97,16 +97,25 @@ public final class ConnectionRegistry: Sendable {
         // them, instead of this thread queueing one cross-thread job per socket (10,000 of them
         // for a tick at 10k connections). Two broadcasts from one thread keep their order on
         // every socket: a loop runs its jobs in order.
+        let recipients = all.filter { connection in
+            connection.mayReceive(requiredScope: requiredScope) && (requiredCap.map { connection.caps.contains($0) } ?? true)
+        }
+        Self.onEachLoop(recipients) { connection in connection.sendEvent(prefix: prefix, droppable: droppable) }
+    }
+
+    /// Runs `body` for each connection on its own event loop, one job per loop. Jobs from one
+    /// thread run in order on every loop, so whatever goes out this way keeps its order on each
+    /// socket: a shutdown's close cannot overtake an event broadcast just before it.
+    private static func onEachLoop(_ connections: [ConnectionHandle], _ body: @escaping @Sendable (ConnectionHandle) -> Void) {
         var byLoop: [ObjectIdentifier: (loop: any EventLoop, connections: [ConnectionHandle])] = [:]
-        for connection in all where connection.mayReceive(requiredScope: requiredScope) {
-            if let requiredCap, !connection.caps.contains(requiredCap) { continue }
+        for connection in connections {
             let loop = connection.eventLoop
             byLoop[ObjectIdentifier(loop), default: (loop, [])].connections.append(connection)
         }
         for (_, group) in byLoop {
             let connections = group.connections
             group.loop.execute {
-                for connection in connections { connection.sendEvent(prefix: prefix, droppable: droppable) }
+                for connection in connections { body(connection) }
             }
         }
     }
@@ -118,11 +127,13 @@ public final class ConnectionRegistry: Sendable {
             return (Array(state.connections.values), Array(state.pending.values))
         }
         let payload = ShutdownEvent(reason: reason, restartExpectedMs: restartExpectedMs)
-        if let payloadJSON = try? JSONCoding.encode(payload) {
-            let prefix = FrameEncoder.eventPrefix(event: GatewayEvent.shutdown, payloadJSON: payloadJSON, stateVersion: nil)
-            for connection in connections { connection.sendEvent(prefix: prefix, droppable: false) }
+        let prefix = (try? JSONCoding.encode(payload)).map {
+            FrameEncoder.eventPrefix(event: GatewayEvent.shutdown, payloadJSON: $0, stateVersion: nil)
         }
-        for connection in connections {
+        // Through the loops, like broadcasts: events broadcast before the shutdown (say the
+        // `config.changed` that caused it) still reach every client before the close.
+        Self.onEachLoop(connections) { connection in
+            if let prefix { connection.sendEvent(prefix: prefix, droppable: false) }
             connection.close(code: GatewayCloseCode.serviceRestart, reason: "service restart")
             connection.scheduleHardClose(after: .seconds(3))
         }

@@ -130,8 +130,7 @@ final class ConnectionSession: SocketSession {
                     "remote": "\(remote)",
                 ]
             )
-            if let id { _ = queue.enqueue(FrameEncoder.error(id: id, error)) }
-            queue.close(code: code, reason: error.message)
+            queue.close(code: code, reason: error.message, after: id.map { FrameEncoder.error(id: $0, error) })
             return nil
         }
         let value: JSONValue

@@ -278,11 +278,24 @@ final class OutboundQueue: Sendable {
     }
 
     /// Queues a close frame after everything already queued; later enqueues are refused.
-    func close(code: UInt16, reason: String) {
+    ///
+    /// `lastFrame` (say the error answering a refused `connect`) is queued in the same step, so
+    /// that it and the close frame are written in one event-loop turn: a peer that closes as soon
+    /// as it reads the frame cannot get its close in first, which would make the gateway echo the
+    /// peer's code (1000) instead of sending its own code and reason.
+    func close(code: UInt16, reason: String, after lastFrame: ByteBuffer? = nil) {
         let (submit, spaceWaiter): (Bool, CheckedContinuation<Void, Never>?) = state.withLock { state in
             guard !state.closing else { return (false, nil) }
             state.closing = true
-            return (state.append(.close(code: code, reason: reason)), state.takeSpaceWaiter())
+            var submit = false
+            if let lastFrame {
+                let frame = OutboundFrame(lastFrame)
+                // Bounded like any frame: with no room, only the close goes out.
+                if state.hasRoom(for: frame.byteCount, capacity: capacity) { submit = state.append(.frame(frame)) }
+            }
+            // The first append may have made the caller the submitter; the second then says false.
+            submit = state.append(.close(code: code, reason: reason)) || submit
+            return (submit, state.takeSpaceWaiter())
         }
         spaceWaiter?.resume()
         if submit { submitQueued() }
