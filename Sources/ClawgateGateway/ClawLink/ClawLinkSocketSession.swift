@@ -44,7 +44,11 @@ final class ClawLinkSocketSession: SocketSession {
 
     func start(_ control: SocketControl) {
         socket.queue.attach(channel) { control.sendCloseOnLoop(code: $0.code, reason: $0.reason) }
-        inbox.open(.init(run: { await self.handle($0) }, onRoom: { control.resumeReading() }, onEnd: { self.finished() }))
+        // Everything this socket does is mesh work: on the mesh's thread it needs no hand-off.
+        let executor = gateway.mesh.taskExecutor
+        inbox.open(
+            .init(run: { await self.handle($0) }, onRoom: { control.resumeReading() }, onEnd: { self.finished() }, executor: { executor })
+        )
         if let previous = relay.hub.sockets.attach(socket) {
             previous.close(code: GatewayCloseCode.normal, reason: "replaced by a newer connection for this agent")
         }
