@@ -298,7 +298,12 @@ final class ConnectionSession: SocketSession {
             )
             await handle.sendResponse(answer, timeout: responseTimeout)
         case .success(.request(let frame)):
-            if let answer = await dispatch(frame, handle: handle, logger: logger) {
+            // A mesh agent's socket is handled on the mesh's thread (see `start`); any other call
+            // it makes goes back to the global executor, so that a file write, an agent run or a
+            // model call never holds up the mesh, nor do tasks such a call starts inherit it.
+            let executor: (any TaskExecutor)? = handle.isMeshAgent && !frame.method.hasPrefix("mesh.") ? globalConcurrentExecutor : nil
+            let answer = await withTaskExecutorPreference(executor) { await self.dispatch(frame, handle: handle, logger: logger) }
+            if let answer {
                 await handle.sendResponse(answer, timeout: responseTimeout)
             }
         case .success(.cancel), .success(.response), .success(.event), .success(.unknown):
