@@ -99,7 +99,12 @@ func upstreamProvider(_ id: String, _ upstream: UpstreamServer, models: [String]
     @Test func repeatedIdempotencyKeyIsInFlightNotRerun() async throws {
         try await UpstreamServer.with { upstream in
             upstream.script(model: "m1", [.slow("one two three four", chunkDelayMs: 150)])
-            try await withGateway({ config, _ in Self.configure(&config, upstream) }) { gw in
+            try await withGateway({ config, _ in
+                Self.configure(&config, upstream)
+                // Not a timeout test: 400 ms to the first token (150 ms away) failed the attempt
+                // on a busy machine, and its retry was a second upstream request.
+                config.agents.timeouts.firstTokenMs = 5_000
+            }) { gw in
                 try await connect(gw.adminOptions()) { conn in
                     let params: JSONValue = ["sessionKey": "main", "message": "once", "idempotencyKey": "dup"]
                     #expect(try await conn.call("chat.send", params: params)["status"] == "started")

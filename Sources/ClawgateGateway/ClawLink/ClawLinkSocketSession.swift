@@ -101,7 +101,13 @@ final class ClawLinkSocketSession: SocketSession {
         case .message(let message):
             // The agent is talking again after what it was handed: that counts as received.
             await relay.settle(agentId: agentId)
-            if let reply = await handle(Data(message.buffer.readableBytesView), relay: relay, logger: logger) { socket.send(reply) }
+            // Like a mesh agent's gateway socket: a large frame is parsed off the mesh's thread.
+            let executor: (any TaskExecutor)? =
+                message.buffer.readableBytes > ConnectionSession.meshThreadFrameBytes ? globalConcurrentExecutor : nil
+            let reply = await withTaskExecutorPreference(executor) {
+                await handle(Data(message.buffer.readableBytesView), relay: relay, logger: logger)
+            }
+            if let reply { socket.send(reply) }
         }
     }
 
