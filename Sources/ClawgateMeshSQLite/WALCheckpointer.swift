@@ -73,6 +73,10 @@ final class WALCheckpointer: Sendable {
     init(path: String, backgroundStep: Int = 1_000, writerFrames: Int = 4_000, trailingDelay: Duration = .seconds(1)) throws {
         var config = Configuration()
         config.label = "clawgate.mesh.checkpoint"
+        // Like the store's own connections: opening reads the schema, which waits while another
+        // process (a gateway still closing during a restart, a CLI) briefly holds the file.
+        // Checkpoints themselves are passive and never wait.
+        config.busyMode = .timeout(5)
         connection = try DatabaseQueue(path: path, configuration: config)
         self.backgroundStep = backgroundStep
         self.writerFrames = writerFrames

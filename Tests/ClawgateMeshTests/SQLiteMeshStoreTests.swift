@@ -547,6 +547,32 @@ struct SQLiteMeshStoreTests {
         }
     }
 
+    @Test("opening waits for another connection that briefly holds the file, instead of failing")
+    func openingWaitsForALockedFile() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory.appendingPathComponent("mesh.sqlite").path
+            _ = try SQLiteMeshStore(path: path)
+            // Another process's connection with the file to itself (exclusive locking mode, a
+            // write done): every other connection is refused until it closes, 300 ms later.
+            var config = Configuration()
+            config.label = "holder"
+            let holder = try DatabaseQueue(path: path, configuration: config)
+            try await holder.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA locking_mode = EXCLUSIVE")
+                try db.execute(sql: "CREATE TABLE IF NOT EXISTS held (x)")
+            }
+            let release = Task {
+                try await Task.sleep(for: .milliseconds(300))
+                try holder.close()
+            }
+            let started = ContinuousClock.now
+            let store = try SQLiteMeshStore(path: path)
+            #expect(ContinuousClock.now - started >= .milliseconds(200))
+            _ = try await store.commit(Self.eventChange("after", "x"))
+            try await release.value
+        }
+    }
+
     /// A change of one event of namespace "ns", for the checkpoint tests.
     static func eventChange(_ type: String, _ payload: String) -> MeshChange {
         var change = MeshChange()
