@@ -193,123 +193,125 @@ struct MeshDurabilityTests {
         let after = Self.agentOptions(second.url, token: token)
         let recovery = Recovery()
 
-        let summary: String
-        do {
-            summary = try await connect(after, timeout: .seconds(30)) { boss in
-                #expect(try await Self.register(boss, "boss", credential: bossCredential) == nil)
-
-                // Every acknowledged task exists, in the state it was acknowledged in.
-                var lost: [String] = []
-                for ack in acked {
-                    let response = try await boss.request("mesh.tasks.get", params: ["taskId": .string(ack.taskId)])
-                    guard response.ok, let task = response.payload else {
-                        lost.append(ack.taskId)
-                        continue
-                    }
-                    #expect(task["idempotencyKey"]?.stringValue == ack.key)
-                    #expect(task["assignee"] == "worker")
-                    let expected = completedBefore.contains(ack.taskId) ? "completed" : "offered"
-                    #expect(task["state"]?.stringValue == expected, "task \(ack.taskId) (\(ack.key))")
-                }
-                #expect(lost.isEmpty, "acknowledged tasks lost across kill -9: \(lost)")
-
-                let existing = try await Self.tasks(boss)
-                let existingIds = Set(existing.keys)
-                #expect(ackedIds.isSubset(of: existingIds))
-                let keysAfterCrash = existing.values.compactMap { $0["idempotencyKey"]?.stringValue }
-                #expect(Set(keysAfterCrash).count == keysAfterCrash.count, "two tasks share an idempotency key")
-                let unansweredSurvivors = seen.unanswered.keys.filter { keysAfterCrash.contains($0) }.count
-
-                // 5. Idempotency survives the crash: a used key names the same task, completed or not;
-                // retrying the calls the kill cut off yields exactly one task per key.
-                for ack in [acked[0], acked[acked.count - 1]] {
-                    let again = try await boss.call(
-                        "mesh.delegate", params: ["to": "worker", "type": "durability", "idempotencyKey": .string(ack.key)]
-                    )
-                    #expect(again["taskId"]?.stringValue == ack.taskId)
-                }
-                #expect(try await boss.call("mesh.tasks.get", params: ["taskId": .string(acked[0].taskId)])["state"] == "completed")
-                for key in seen.unanswered.keys.sorted() {
-                    let retried = try await boss.call(
-                        "mesh.delegate", params: ["to": "worker", "type": "durability", "idempotencyKey": .string(key)]
-                    )
-                    if let survivor = existing.first(where: { $0.value["idempotencyKey"]?.stringValue == key }) {
-                        #expect(retried["taskId"]?.stringValue == survivor.key, "retry of \(key) created a second task")
-                    }
-                }
-                let all = try await Self.tasks(boss)
-                let allIds = Set(all.keys)
-                #expect(all.count == seen.sent, "one task per idempotency key sent")
-                let toComplete = allIds.subtracting(completedBefore)
-
-                // The held offers reach the worker (pushed on register and by the sweep, or polled);
-                // it accepts and completes each. The held results reach the boss, who acks each.
-                let recoveryBegan = clock.now
-                let secondComplete = try await connect(after, timeout: .seconds(30)) { worker in
-                    #expect(try await Self.register(worker, "worker", credential: workerCredential) == nil)
-                    try await withThrowingTaskGroup(of: Void.self) { group in
-                        group.addTask {
-                            try await Self.drain(worker, done: { recovery.state.withLock { toComplete.isSubset(of: $0.completed) } }) {
-                                delivery, pushed in
-                                try await Self.workerHandle(
-                                    delivery, pushed: pushed, worker, expected: toComplete, completedBefore: Set(completedBefore), recovery: recovery
-                                )
-                            }
-                        }
-                        group.addTask {
-                            try await Self.drain(boss, done: { recovery.state.withLock { allIds.isSubset(of: Set($0.results.keys)) } }) {
-                                delivery, pushed in
-                                try await Self.bossHandle(delivery, pushed: pushed, boss, all: all, recovery: recovery)
-                            }
-                        }
-                        try await group.waitForAll()
-                    }
-                    // No task completes twice.
-                    let twice = try await worker.request(
-                        "mesh.complete", params: ["taskId": .string(completedBefore[0]), "result": ["again": true]]
-                    )
-                    #expect(twice.ok == false)
-                    #expect(twice.error?.detailCode == "illegal_transition")
-                    // Nothing acked or answered comes back once its lease would have run out.
-                    try await Task.sleep(for: .milliseconds(1300))
-                    #expect(try await worker.call("mesh.poll", params: ["limit": 1000])["count"] == 0)
-                    #expect(try await boss.call("mesh.poll", params: ["limit": 1000])["count"] == 0)
-                    return twice.error?.detailCode ?? "accepted"
-                }
-                let recoveryTook = clock.now - recoveryBegan
-
-                let final = try await Self.tasks(boss)
-                #expect(final.count == all.count)
-                let notCompleted = final.filter { $0.value["state"] != "completed" }.map(\.key)
-                #expect(notCompleted.isEmpty, "tasks not completed: \(notCompleted)")
-
+        // Should recovery stop (a deadline, a failed call), say what had arrived by then, to tell
+        // a lost delivery from a stuck call.
+        var recovered = false
+        defer {
+            if !recovered {
                 let got = recovery.state.withLock { $0 }
-                #expect(got.problems.isEmpty, "\(got.problems)")
-                #expect(got.offersReceived == toComplete, "every held offer reached the worker")
-                #expect(Set(got.results.keys) == allIds)
-                let resultsForAcked = Set(got.results.keys).intersection(ackedIds).count
-                #expect(resultsForAcked == acked.count)
-                let multiple = got.results.filter { $0.value.count != 1 }.map(\.key)
-                #expect(multiple.isEmpty, "tasks with more than one result delivery: \(multiple)")
-                return
-                    "mesh durability: sent \(seen.sent), acknowledged \(acked.count) (\(seen.inFlightAtKill) in flight at the kill, "
-                    + "\(seen.unanswered.count) unanswered, \(unansweredSurvivors) of those committed); after restart \(existing.count) "
-                    + "tasks existed (\(acked.count - lost.count)/\(acked.count) acknowledged, \(completedBefore.count) still completed); "
-                    + "offers redelivered \(got.offersReceived.count) (\(got.offersPushed) pushed, +\(got.duplicateOffers) duplicate), "
-                    + "results received for \(got.results.count) tasks (\(resultsForAcked) acknowledged, \(got.resultsPushed) pushed, "
-                    + "+\(got.duplicateResults) duplicate); second complete: "
-                    + "\(secondComplete); timings: start to kill \(Self.ms(killedAt - began)), kill to listening again \(Self.ms(restarted - killedAt)), "
-                    + "recovery \(Self.ms(recoveryTook))"
+                let message: String =
+                    "recovery stopped: \(got.offersReceived.count) offers received, \(got.completed.count) completed, results for "
+                    + "\(got.results.count) tasks, \(got.ackedDeliveries.count) acked; problems: \(got.problems)"
+                Issue.record(Comment(rawValue: message))
             }
-        } catch {
-            // What had arrived when recovery stopped, to tell a lost delivery from a stuck call.
-            let got = recovery.state.withLock { $0 }
-            let message: String =
-                "recovery stopped: \(got.offersReceived.count) offers received, \(got.completed.count) completed, results for "
-                + "\(got.results.count) tasks, \(got.ackedDeliveries.count) acked; problems: \(got.problems)"
-            Issue.record(Comment(rawValue: message))
-            throw error
         }
+        let summary = try await connect(after, timeout: .seconds(30)) { boss in
+            #expect(try await Self.register(boss, "boss", credential: bossCredential) == nil)
+
+            // Every acknowledged task exists, in the state it was acknowledged in.
+            var lost: [String] = []
+            for ack in acked {
+                let response = try await boss.request("mesh.tasks.get", params: ["taskId": .string(ack.taskId)])
+                guard response.ok, let task = response.payload else {
+                    lost.append(ack.taskId)
+                    continue
+                }
+                #expect(task["idempotencyKey"]?.stringValue == ack.key)
+                #expect(task["assignee"] == "worker")
+                let expected = completedBefore.contains(ack.taskId) ? "completed" : "offered"
+                #expect(task["state"]?.stringValue == expected, "task \(ack.taskId) (\(ack.key))")
+            }
+            #expect(lost.isEmpty, "acknowledged tasks lost across kill -9: \(lost)")
+
+            let existing = try await Self.tasks(boss)
+            let existingIds = Set(existing.keys)
+            #expect(ackedIds.isSubset(of: existingIds))
+            let keysAfterCrash = existing.values.compactMap { $0["idempotencyKey"]?.stringValue }
+            #expect(Set(keysAfterCrash).count == keysAfterCrash.count, "two tasks share an idempotency key")
+            let unansweredSurvivors = seen.unanswered.keys.filter { keysAfterCrash.contains($0) }.count
+
+            // 5. Idempotency survives the crash: a used key names the same task, completed or not;
+            // retrying the calls the kill cut off yields exactly one task per key.
+            for ack in [acked[0], acked[acked.count - 1]] {
+                let again = try await boss.call(
+                    "mesh.delegate", params: ["to": "worker", "type": "durability", "idempotencyKey": .string(ack.key)]
+                )
+                #expect(again["taskId"]?.stringValue == ack.taskId)
+            }
+            #expect(try await boss.call("mesh.tasks.get", params: ["taskId": .string(acked[0].taskId)])["state"] == "completed")
+            for key in seen.unanswered.keys.sorted() {
+                let retried = try await boss.call(
+                    "mesh.delegate", params: ["to": "worker", "type": "durability", "idempotencyKey": .string(key)]
+                )
+                if let survivor = existing.first(where: { $0.value["idempotencyKey"]?.stringValue == key }) {
+                    #expect(retried["taskId"]?.stringValue == survivor.key, "retry of \(key) created a second task")
+                }
+            }
+            let all = try await Self.tasks(boss)
+            let allIds = Set(all.keys)
+            #expect(all.count == seen.sent, "one task per idempotency key sent")
+            let toComplete = allIds.subtracting(completedBefore)
+
+            // The held offers reach the worker (pushed on register and by the sweep, or polled);
+            // it accepts and completes each. The held results reach the boss, who acks each.
+            let recoveryBegan = clock.now
+            let secondComplete = try await connect(after, timeout: .seconds(30)) { worker in
+                #expect(try await Self.register(worker, "worker", credential: workerCredential) == nil)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        try await Self.drain(worker, done: { recovery.state.withLock { toComplete.isSubset(of: $0.completed) } }) {
+                            delivery, pushed in
+                            try await Self.workerHandle(
+                                delivery, pushed: pushed, worker, expected: toComplete, completedBefore: Set(completedBefore), recovery: recovery
+                            )
+                        }
+                    }
+                    group.addTask {
+                        try await Self.drain(boss, done: { recovery.state.withLock { allIds.isSubset(of: Set($0.results.keys)) } }) {
+                            delivery, pushed in
+                            try await Self.bossHandle(delivery, pushed: pushed, boss, all: all, recovery: recovery)
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                // No task completes twice.
+                let twice = try await worker.request(
+                    "mesh.complete", params: ["taskId": .string(completedBefore[0]), "result": ["again": true]]
+                )
+                #expect(twice.ok == false)
+                #expect(twice.error?.detailCode == "illegal_transition")
+                // Nothing acked or answered comes back once its lease would have run out.
+                try await Task.sleep(for: .milliseconds(1300))
+                #expect(try await worker.call("mesh.poll", params: ["limit": 1000])["count"] == 0)
+                #expect(try await boss.call("mesh.poll", params: ["limit": 1000])["count"] == 0)
+                return twice.error?.detailCode ?? "accepted"
+            }
+            let recoveryTook = clock.now - recoveryBegan
+
+            let final = try await Self.tasks(boss)
+            #expect(final.count == all.count)
+            let notCompleted = final.filter { $0.value["state"] != "completed" }.map(\.key)
+            #expect(notCompleted.isEmpty, "tasks not completed: \(notCompleted)")
+
+            let got = recovery.state.withLock { $0 }
+            #expect(got.problems.isEmpty, "\(got.problems)")
+            #expect(got.offersReceived == toComplete, "every held offer reached the worker")
+            #expect(Set(got.results.keys) == allIds)
+            let resultsForAcked = Set(got.results.keys).intersection(ackedIds).count
+            #expect(resultsForAcked == acked.count)
+            let multiple = got.results.filter { $0.value.count != 1 }.map(\.key)
+            #expect(multiple.isEmpty, "tasks with more than one result delivery: \(multiple)")
+            return
+                "mesh durability: sent \(seen.sent), acknowledged \(acked.count) (\(seen.inFlightAtKill) in flight at the kill, "
+                + "\(seen.unanswered.count) unanswered, \(unansweredSurvivors) of those committed); after restart \(existing.count) "
+                + "tasks existed (\(acked.count - lost.count)/\(acked.count) acknowledged, \(completedBefore.count) still completed); "
+                + "offers redelivered \(got.offersReceived.count) (\(got.offersPushed) pushed, +\(got.duplicateOffers) duplicate), "
+                + "results received for \(got.results.count) tasks (\(resultsForAcked) acknowledged, \(got.resultsPushed) pushed, "
+                + "+\(got.duplicateResults) duplicate); second complete: "
+                + "\(secondComplete); timings: start to kill \(Self.ms(killedAt - began)), kill to listening again \(Self.ms(restarted - killedAt)), "
+                + "recovery \(Self.ms(recoveryTook))"
+        }
+        recovered = true
 
         // 6. An orderly stop at the end.
         #expect(await second.stop() == 0)

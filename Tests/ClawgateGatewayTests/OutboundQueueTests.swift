@@ -28,17 +28,21 @@ struct OutboundQueueTests {
         }
 
         var all: [String] { log.withLock { $0 } }
+
+        /// Gives `queue` this wire's channel; the close frame is logged after what preceded it.
+        func attach(_ queue: OutboundQueue) {
+            queue.attach(channel) { request in
+                // Everything written before the close frame is on the channel by now.
+                self.collectWrites()
+                self.log.withLock { $0.append("close \(request.code) \(request.reason)") }
+            }
+        }
     }
 
-    private static func attached(capacity: Int = 1 << 20) -> (OutboundQueue, Wire) {
-        let channel = EmbeddedChannel()
-        let wire = Wire(channel)
-        let queue = OutboundQueue(capacity: capacity)
-        queue.attach(channel) { request in
-            // Everything written before the close frame is on the channel by now.
-            wire.collectWrites()
-            wire.log.withLock { $0.append("close \(request.code) \(request.reason)") }
-        }
+    private static func attached() -> (OutboundQueue, Wire) {
+        let wire = Wire(EmbeddedChannel())
+        let queue = OutboundQueue(capacity: 1 << 20)
+        wire.attach(queue)
         return (queue, wire)
     }
 
@@ -56,15 +60,11 @@ struct OutboundQueueTests {
 
     @Test func aLastFrameThatDoesNotFitLeavesOnlyTheClose() throws {
         // Frames wait in the queue until it is attached, so they hold its budget.
-        let channel = EmbeddedChannel()
         let queue = OutboundQueue(capacity: 16)
         #expect(queue.enqueue(Self.buffer("twelve bytes")) == .queued)
         queue.close(code: 1008, reason: "refused", after: Self.buffer("an error frame longer than the room left"))
-        let wire = Wire(channel)
-        queue.attach(channel) { request in
-            wire.collectWrites()
-            wire.log.withLock { $0.append("close \(request.code) \(request.reason)") }
-        }
+        let wire = Wire(EmbeddedChannel())
+        wire.attach(queue)
         #expect(wire.all == ["twelve bytes", "close 1008 refused"])
     }
 
