@@ -55,7 +55,6 @@ struct CLIProcessTests {
     final class RunningGateway: @unchecked Sendable {
         let process = Process()
         let stdout = Pipe()
-        let stderr = Pipe()
         var port = 0
         let environment: [String: String]
 
@@ -65,7 +64,16 @@ struct CLIProcessTests {
             process.arguments = ["gateway", "run", "--port", String(requested)] + arguments
             process.environment = environment
             process.standardOutput = stdout
-            process.standardError = stderr
+            // The log goes to a file in the state directory rather than a pipe nobody reads: a
+            // gateway that logged more than a pipe holds (64 KiB) would block in its next write.
+            let logPath = environment["OPENCLAW_STATE_DIR"].map { $0 + "/gateway-\(UUID().uuidString.prefix(8)).stderr" }
+            if let logPath, FileManager.default.createFile(atPath: logPath, contents: nil),
+                let file = FileHandle(forWritingAtPath: logPath)
+            {
+                process.standardError = file
+            } else {
+                process.standardError = FileHandle.nullDevice
+            }
             try process.run()
             var buffer = ""
             let deadline = ContinuousClock.now.advanced(by: .seconds(15))
@@ -75,6 +83,10 @@ struct CLIProcessTests {
                 buffer += String(decoding: chunk, as: UTF8.self)
                 if let range = buffer.range(of: #"listening on ws://127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
                     port = Int(buffer[range].split(separator: ":").last ?? "") ?? 0
+                    // Whatever it prints from now on is read and dropped, for the same reason.
+                    stdout.fileHandleForReading.readabilityHandler = { handle in
+                        if handle.availableData.isEmpty { handle.readabilityHandler = nil }
+                    }
                     break
                 }
             }

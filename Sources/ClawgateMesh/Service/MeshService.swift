@@ -318,36 +318,41 @@ public actor MeshService {
 
     /// Hands out what waits for the agent (never destructively): each delivery is leased and
     /// comes back if it is not acknowledged (or, for offers, answered) within the lease.
+    ///
+    /// A delivery that someone else leased (a push, the sweep, another poll, another replica) or
+    /// removed (an answer) between the read and the write is left out of this answer, and the
+    /// rest are leased: that lease stands, and the delivery comes back when it runs out. Poll
+    /// used to re-read and retry the whole set, and failed after five conflicts in a row, which
+    /// a sweep re-leasing a long backlog one delivery at a time could cause on every attempt.
     public func poll(agentId: String, limit: Int = 100) async throws -> [MeshDelivery] {
-        var attempt = 0
-        while true {
-            do {
-                return try await pollOnce(agentId: agentId, limit: limit)
-            } catch MeshStoreError.leaseConflict {
-                // A sweep or another poll re-leased one of them meanwhile: read again.
-                attempt += 1
-                if attempt >= 5 { throw MeshError(.conflict, "deliveries changed concurrently; poll again") }
-            }
-        }
-    }
-
-    private func pollOnce(agentId: String, limit: Int) async throws -> [MeshDelivery] {
         var agent = try await requireAgent(agentId)
         let nowMs = now()
-        var leased = try await store.availableDeliveries(recipient: agentId, nowMs: nowMs, limit: max(1, min(limit, 1000)))
-        var change = MeshChange()
-        change.expectedLeases = leased.map { ($0.deliveryId, $0.leaseUntilMs) }
-        for index in leased.indices {
-            leased[index].attempts += 1
-            leased[index].leaseUntilMs = nowMs + settings.leaseMs
-        }
+        var candidates = try await store.availableDeliveries(recipient: agentId, nowMs: nowMs, limit: max(1, min(limit, 1000)))
         agent.lastHeartbeatMs = nowMs
-        change.upsertAgents = [agent]
-        change.upsertDeliveries = leased
-        try await commit(change)
-        observer.received(.poll)
-        if !leased.isEmpty { observer.sent(leased) }
-        return leased
+        while true {
+            var change = MeshChange()
+            change.expectedLeases = candidates.map { ($0.deliveryId, $0.leaseUntilMs) }
+            var leased = candidates
+            for index in leased.indices {
+                leased[index].attempts += 1
+                leased[index].leaseUntilMs = nowMs + settings.leaseMs
+            }
+            change.upsertAgents = [agent]
+            change.upsertDeliveries = leased
+            do {
+                try await commit(change)
+            } catch MeshStoreError.leaseConflict(let deliveryId) {
+                // Each round drops one candidate, so this ends (at the latest with nothing to
+                // lease, which cannot conflict).
+                let before = candidates.count
+                candidates.removeAll { $0.deliveryId == deliveryId }
+                guard candidates.count < before else { throw MeshError(.conflict, "deliveries changed concurrently; poll again") }
+                continue
+            }
+            observer.received(.poll)
+            if !leased.isEmpty { observer.sent(leased) }
+            return leased
+        }
     }
 
     /// Acknowledges deliveries the agent has processed. Offers are answered with accept/reject.
