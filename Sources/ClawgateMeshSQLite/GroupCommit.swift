@@ -14,8 +14,10 @@ import Synchronization
 /// load a change commits right after the operation that made it. Nobody is told a change
 /// happened before its batch committed: each operation awaits its batch's `durable` future.
 ///
-/// Blocking SQLite calls are fine here: the thread does nothing else, and a commit in WAL mode
-/// with `synchronous = NORMAL` is a few writes to the log, not an fsync.
+/// Blocking SQLite calls are fine here: the thread is the mesh's own (besides the mesh actor,
+/// only mesh agents' sockets run here, whose requests wait for the mesh anyway; see
+/// `MeshStore.taskExecutor`), and a commit in WAL mode with `synchronous = NORMAL` is a few
+/// writes to the log, not an fsync.
 final class GroupCommit: Sendable {
     /// The store's thread; the mesh actor's executor.
     let loop: any EventLoop

@@ -37,6 +37,7 @@ public final class SQLiteMeshStore: MeshStore {
     let checkpointer: WALCheckpointer?
 
     public var executor: any SerialExecutor { commits.loop.executor }
+    public let taskExecutor: any TaskExecutor
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     ///
@@ -79,6 +80,7 @@ public final class SQLiteMeshStore: MeshStore {
         let cache = SharedRecordCache()
         self.cache = cache
         self.commits = GroupCommit(writer: writer) { cache.withLock { $0.removeAll() } }
+        self.taskExecutor = EventLoopTaskExecutor(loop: commits.loop)
     }
 
     /// A private in-memory database, for tests: same schema and queries, nothing on disk.

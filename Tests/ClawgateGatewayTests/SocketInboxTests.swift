@@ -1,4 +1,5 @@
 @testable import ClawgateGateway
+import Dispatch
 import Synchronization
 import Testing
 
@@ -88,6 +89,38 @@ struct SocketInboxTests {
         inbox.end()
         inbox.end()
         #expect(log.all == ["end"])
+    }
+
+    /// A task executor that counts the jobs it was given (and runs them on Dispatch's pool).
+    final class CountingExecutor: TaskExecutor {
+        let jobs = Mutex(0)
+        func enqueue(_ job: consuming ExecutorJob) {
+            jobs.withLock { $0 += 1 }
+            let job = UnownedJob(job)
+            DispatchQueue.global().async { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+        }
+    }
+
+    @Test func drainsRunOnTheExecutorTheWorkerNamesAskedAtEachStart() async throws {
+        let log = Log()
+        let executor = CountingExecutor()
+        let useIt = Mutex(false)
+        var worker = Self.worker(log, gate: Gate(open: true))
+        worker.executor = { useIt.withLock { $0 } ? executor : nil }
+        let inbox = SocketInbox<Int>()
+        inbox.open(worker)
+        // Not named yet: the drain runs on the global executor.
+        inbox.post(1)
+        try await Self.waitFor { log.all == ["job 1"] && log.running.withLock { $0 } == 0 }
+        try await Task.sleep(for: .milliseconds(20))
+        #expect(executor.jobs.withLock { $0 } == 0)
+        // Named: the next drain (a new task, once the inbox went idle) starts on it.
+        useIt.withLock { $0 = true }
+        inbox.post(2)
+        inbox.end()
+        try await Self.waitFor { log.all.last == "end" }
+        #expect(log.all == ["job 1", "job 2", "end"])
+        #expect(executor.jobs.withLock { $0 } >= 1)
     }
 
     private static func waitFor(_ condition: @Sendable () -> Bool) async throws {

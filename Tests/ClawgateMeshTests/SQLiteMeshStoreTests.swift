@@ -573,6 +573,21 @@ struct SQLiteMeshStoreTests {
         }
     }
 
+    @Test("work that prefers the store's task executor runs on the store's thread, before and after mesh calls")
+    func taskExecutorIsTheStoreThread() async throws {
+        let store = try SQLiteMeshStore.inMemory()
+        let mesh = MeshService(store: store)
+        let loop = store.commits.loop
+        let elsewhere = await Task { loop.inEventLoop }.value
+        #expect(!elsewhere)
+        let (before, after) = try await Task(executorPreference: mesh.taskExecutor) {
+            let before = loop.inEventLoop
+            _ = try await mesh.register(AgentRegistration(agentId: "on-the-loop"))
+            return (before, loop.inEventLoop)
+        }.value
+        #expect(before && after)
+    }
+
     /// A change of one event of namespace "ns", for the checkpoint tests.
     static func eventChange(_ type: String, _ payload: String) -> MeshChange {
         var change = MeshChange()

@@ -44,7 +44,11 @@ final class ClawLinkSocketSession: SocketSession {
 
     func start(_ control: SocketControl) {
         socket.queue.attach(channel) { control.sendCloseOnLoop(code: $0.code, reason: $0.reason) }
-        inbox.open(.init(run: { await self.handle($0) }, onRoom: { control.resumeReading() }, onEnd: { self.finished() }))
+        // Everything this socket does is mesh work: on the mesh's thread it needs no hand-off.
+        let executor = gateway.mesh.taskExecutor
+        inbox.open(
+            .init(run: { await self.handle($0) }, onRoom: { control.resumeReading() }, onEnd: { self.finished() }, executor: { executor })
+        )
         if let previous = relay.hub.sockets.attach(socket) {
             previous.close(code: GatewayCloseCode.normal, reason: "replaced by a newer connection for this agent")
         }
@@ -97,7 +101,13 @@ final class ClawLinkSocketSession: SocketSession {
         case .message(let message):
             // The agent is talking again after what it was handed: that counts as received.
             await relay.settle(agentId: agentId)
-            if let reply = await handle(Data(message.buffer.readableBytesView), relay: relay, logger: logger) { socket.send(reply) }
+            // Like a mesh agent's gateway socket: a large frame is parsed off the mesh's thread.
+            let executor: (any TaskExecutor)? =
+                message.buffer.readableBytes > ConnectionSession.meshThreadFrameBytes ? globalConcurrentExecutor : nil
+            let reply = await withTaskExecutorPreference(executor) {
+                await handle(Data(message.buffer.readableBytesView), relay: relay, logger: logger)
+            }
+            if let reply { socket.send(reply) }
         }
     }
 

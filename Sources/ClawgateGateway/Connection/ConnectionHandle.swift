@@ -20,6 +20,7 @@ public final class ConnectionHandle: Sendable {
     private let channel: any Channel
     /// The mesh agent this connection acts for, once `mesh.register` bound it.
     let meshBinding = Mutex<MeshBinding?>(nil)
+    var isMeshAgent: Bool { meshBinding.withLock { $0 != nil } }
     /// Requests answered later (`agent.wait`, `agent` finals) still open on this connection.
     private let deferredCount = Mutex(0)
     /// Most deferred requests one connection may hold open: each holds a task.

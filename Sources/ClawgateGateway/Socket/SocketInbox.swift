@@ -16,6 +16,9 @@ final class SocketInbox<Job: Sendable>: Sendable {
         var run: @Sendable (Job) async -> Void
         var onRoom: @Sendable () -> Void
         var onEnd: @Sendable () -> Void
+        /// Where the next task that drains the inbox should run (nil: the global executor); asked
+        /// each time one starts, so a socket can move once it is known what it is for.
+        var executor: @Sendable () -> (any TaskExecutor)? = { nil }
     }
 
     private struct State {
@@ -51,7 +54,7 @@ final class SocketInbox<Job: Sendable>: Sendable {
             state.worker = nil
             return (nil, worker)
         }
-        if let start { Task { await self.drain(start) } }
+        if let start { Task(executorPreference: start.executor()) { await self.drain(start) } }
         finish?.onEnd()
     }
 
@@ -69,7 +72,7 @@ final class SocketInbox<Job: Sendable>: Sendable {
             return (worker, hasRoom)
         }
         if let start {
-            Task { await self.drain(start) }
+            Task(executorPreference: start.executor()) { await self.drain(start) }
         }
         return hasRoom
     }

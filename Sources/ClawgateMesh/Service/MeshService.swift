@@ -21,6 +21,8 @@ public actor MeshService {
 
     /// The store's executor, so store calls run here without a thread hop (see `MeshStore`).
     public nonisolated var unownedExecutor: UnownedSerialExecutor { store.executor.asUnownedSerialExecutor() }
+    /// The store's thread as a task executor (see `MeshStore.taskExecutor`).
+    public nonisolated var taskExecutor: any TaskExecutor { store.taskExecutor }
 
     public init(
         store: any MeshStore, settings: MeshSettings = .init(), observer: any MeshObserver = NoMeshObserver(),

@@ -11,6 +11,10 @@ import ClawgateProtocol
 public protocol MeshStore: Sendable {
     /// Where the mesh actor (and so every store call it makes) runs.
     var executor: any SerialExecutor { get }
+    /// The same thread as a task executor, for work that mostly calls the mesh (a mesh agent's
+    /// socket): each call then starts and ends there instead of costing a thread hand-off, with
+    /// its wake-up, each way. A store without a thread of its own leaves the global executor.
+    var taskExecutor: any TaskExecutor { get }
 
     nonisolated(nonsending) func agent(id: String) async throws -> MeshAgent?
     nonisolated(nonsending) func agents(namespace: String?) async throws -> [MeshAgent]
@@ -118,4 +122,8 @@ public struct TaskQuery: Sendable, Equatable {
         self.states = states
         self.limit = limit
     }
+}
+
+extension MeshStore {
+    public var taskExecutor: any TaskExecutor { globalConcurrentExecutor }
 }
