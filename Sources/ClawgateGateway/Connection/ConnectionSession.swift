@@ -44,9 +44,10 @@ final class ConnectionSession: SocketSession {
         queue.attach(channel) { control.sendCloseOnLoop(code: $0.code, reason: $0.reason) }
         // A socket that acts for a mesh agent is handled on the mesh's thread: nearly all its
         // requests are mesh calls, which then need no thread hand-off each way (in the `mesh`
-        // benchmark, one pair's round trip went from 2.58 to 2.32 ms and 16 pairs' throughput up
-        // by ~29 %; BENCHMARKS.md). Other sockets stay on the global executor, and so do a mesh
-        // agent's large frames and calls other than `mesh.*` (`handle`, `handleFrame`).
+        // benchmark one pair's round trip p50 fell by 10-13 % in two A/Bs; 16 pairs' throughput
+        // rose 29 % in one and stayed within noise in the other; BENCHMARKS.md). Other sockets
+        // stay on the global executor, and so do a mesh agent's large frames and calls other
+        // than `mesh.*` (`handle`, `handleFrame`).
         let (session, mesh) = (self.state, gateway.mesh)
         inbox.open(
             .init(
