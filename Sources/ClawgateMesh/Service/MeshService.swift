@@ -323,9 +323,9 @@ public actor MeshService {
     ///
     /// A delivery that someone else leased (a push, the sweep, another poll, another replica) or
     /// removed (an answer) between the read and the write is left out of this answer, and the
-    /// rest are leased: that lease stands, and the delivery comes back when it runs out. Poll
-    /// used to re-read and retry the whole set, and failed after five conflicts in a row, which
-    /// a sweep re-leasing a long backlog one delivery at a time could cause on every attempt.
+    /// rest are leased: that lease stands, and the delivery comes back when it runs out. Re-reading
+    /// and retrying the whole set instead can lose every attempt to a sweep that re-leases a long
+    /// backlog one delivery per commit.
     public func poll(agentId: String, limit: Int = 100) async throws -> [MeshDelivery] {
         var agent = try await requireAgent(agentId)
         let nowMs = now()
