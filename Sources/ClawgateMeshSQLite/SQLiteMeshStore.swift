@@ -524,6 +524,13 @@ public final class SQLiteMeshStore: MeshStore {
             for agentId in change.deleteAgents {
                 try db.cachedStatement(sql: "DELETE FROM agents WHERE agentId = ?").execute(arguments: [agentId])
             }
+            for (agentId, atMs) in change.heartbeats {
+                guard var agent = try self.record(MeshAgent.self, db, sql: "SELECT agentId, json FROM agents WHERE agentId = ?", arguments: [agentId]),
+                    agent.lastHeartbeatMs < atMs
+                else { continue }
+                agent.lastHeartbeatMs = atMs
+                try self.write(agent, db)
+            }
             for (task, _) in change.upsertTasks {
                 try self.write(task, db)
             }

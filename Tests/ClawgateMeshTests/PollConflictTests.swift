@@ -5,14 +5,16 @@ import Foundation
 import Synchronization
 import Testing
 
-/// A store that, before each of the next `steals` commits that lease deliveries it read (a
-/// poll's), re-leases the first of them itself, as the sweep, a push or another replica does
-/// when it gets there between the poll's read and its write. Everything else goes straight to
-/// the SQLite store underneath.
-final class LeaseStealingStore: MeshStore {
+/// A store that lets a test write in between a mesh operation's reads and its commit, as the
+/// sweep, another socket's call or another replica can: before each of the next `steals`
+/// commits that lease deliveries it read (a poll's), it re-leases the first of them itself, and
+/// `beforeCommit` runs before every commit. Everything else goes straight to the SQLite store
+/// underneath.
+final class InterferingStore: MeshStore {
     let inner: SQLiteMeshStore
     /// Deliveries re-leased so far, and the lease each got.
     let stolen = Mutex<[String: Int]>([:])
+    let beforeCommit = Mutex<(@Sendable (MeshChange) async throws -> Void)?>(nil)
     /// The thread each forwarded call started on, by call.
     let threads = Mutex<[(String, pthread_t)]>([])
     private let remaining: Mutex<Int>
@@ -33,6 +35,7 @@ final class LeaseStealingStore: MeshStore {
 
     nonisolated(nonsending) func commit(_ change: MeshChange) async throws -> [MeshEvent] {
         note("commit")
+        if let hook = beforeCommit.withLock({ $0 }) { try await hook(change) }
         let target = change.expectedLeases.first
         if let target, remaining.withLock({ remaining in
             guard remaining > 0 else { return false }
@@ -112,7 +115,7 @@ struct PollConflictTests {
         let clock = TestClock()
         let stolenLease = clock.nowMs + 60_000
         // More steals than the old poll's five attempts.
-        let store = LeaseStealingStore(inner: try SQLiteMeshStore.inMemory(), steals: 6, leaseUntilMs: stolenLease)
+        let store = InterferingStore(inner: try SQLiteMeshStore.inMemory(), steals: 6, leaseUntilMs: stolenLease)
         let mesh = MeshService(store: store, now: { clock.nowMs })
         _ = try await mesh.register(AgentRegistration(agentId: "boss"))
         _ = try await mesh.register(AgentRegistration(agentId: "worker"))
@@ -143,6 +146,49 @@ struct PollConflictTests {
     }
 }
 
+@Suite("Mesh heartbeats under concurrent writes")
+struct HeartbeatConflictTests {
+    /// Heartbeats (and polls, which count as one) wrote back the whole agent as read at the
+    /// start of the call, so a re-registration that landed in between was undone.
+    @Test("a heartbeat or poll does not undo a re-registration that landed before its write")
+    func heartbeatKeepsAConcurrentReRegistration() async throws {
+        let clock = TestClock()
+        let store = InterferingStore(inner: try SQLiteMeshStore.inMemory(), steals: 0, leaseUntilMs: 0)
+        let mesh = MeshService(store: store, now: { clock.nowMs })
+        _ = try await mesh.register(AgentRegistration(agentId: "worker", capabilities: ["a"]))
+        let inner = store.inner
+        for (round, call) in ["heartbeat", "poll"].enumerated() {
+            let capability = "after-\(call)"
+            let once = Mutex(true)
+            store.beforeCommit.withLock {
+                $0 = { change in
+                    guard !change.heartbeats.isEmpty, once.withLock({ first in defer { first = false }; return first }) else { return }
+                    guard var agent = try await inner.agent(id: "worker") else { return }
+                    agent.capabilities = [capability]
+                    var update = MeshChange()
+                    update.upsertAgents = [agent]
+                    _ = try await inner.commit(update)
+                }
+            }
+            clock.advance(ms: 1_000)
+            if round == 0 {
+                _ = try await mesh.heartbeat(agentId: "worker")
+            } else {
+                _ = try await mesh.poll(agentId: "worker")
+            }
+            let stored = try #require(try await store.agent(id: "worker"))
+            #expect(stored.capabilities == [capability], "\(call) undid the concurrent re-registration")
+            #expect(stored.lastHeartbeatMs == clock.nowMs, "\(call) did not record the heartbeat")
+        }
+        // A heartbeat never moves the time back.
+        var late = MeshChange()
+        late.heartbeats = [("worker", clock.nowMs - 5_000)]
+        store.beforeCommit.withLock { $0 = nil }
+        _ = try await store.commit(late)
+        #expect(try await store.agent(id: "worker")?.lastHeartbeatMs == clock.nowMs)
+    }
+}
+
 extension MeshService {
     /// The thread the mesh actor runs on (an isolated method of the actor).
     func actorThread() -> pthread_t { pthread_self() }
@@ -152,7 +198,7 @@ extension MeshService {
 struct StoreIsolationTests {
     @Test("the mesh actor's store reads and commits run on its own thread, without a hop")
     func storeCallsRunOnTheActorThread() async throws {
-        let store = LeaseStealingStore(inner: try SQLiteMeshStore.inMemory(), steals: 0, leaseUntilMs: 0)
+        let store = InterferingStore(inner: try SQLiteMeshStore.inMemory(), steals: 0, leaseUntilMs: 0)
         let mesh = MeshService(store: store)
         _ = try await mesh.register(AgentRegistration(agentId: "boss"))
         _ = try await mesh.register(AgentRegistration(agentId: "worker"))

@@ -127,7 +127,7 @@ public actor MeshService {
         var agent = try await requireAgent(agentId)
         agent.lastHeartbeatMs = now()
         var change = MeshChange()
-        change.upsertAgents = [agent]
+        change.heartbeats = [(agentId, agent.lastHeartbeatMs)]
         try await commit(change)
         observer.received(.heartbeat)
         return try await view(of: agent)
@@ -327,10 +327,9 @@ public actor MeshService {
     /// and retrying the whole set instead can lose every attempt to a sweep that re-leases a long
     /// backlog one delivery per commit.
     public func poll(agentId: String, limit: Int = 100) async throws -> [MeshDelivery] {
-        var agent = try await requireAgent(agentId)
+        _ = try await requireAgent(agentId)
         let nowMs = now()
         var candidates = try await store.availableDeliveries(recipient: agentId, nowMs: nowMs, limit: max(1, min(limit, 1000)))
-        agent.lastHeartbeatMs = nowMs
         while true {
             var change = MeshChange()
             change.expectedLeases = candidates.map { ($0.deliveryId, $0.leaseUntilMs) }
@@ -339,7 +338,7 @@ public actor MeshService {
                 leased[index].attempts += 1
                 leased[index].leaseUntilMs = nowMs + settings.leaseMs
             }
-            change.upsertAgents = [agent]
+            change.heartbeats = [(agentId, nowMs)]
             change.upsertDeliveries = leased
             do {
                 try await commit(change)

@@ -68,6 +68,10 @@ public protocol MeshStore: Sendable {
 public struct MeshChange: Sendable {
     public var upsertAgents: [MeshAgent] = []
     public var deleteAgents: [String] = []
+    /// Agents seen alive at this time: applied to the agent as stored when the change is
+    /// written (never moving back), rather than writing back a copy read earlier, which would
+    /// undo a re-registration that landed in between. An agent that is gone is skipped.
+    public var heartbeats: [(agentId: String, atMs: Int)] = []
     /// Tasks to write; `expectedVersion` nil means "must not exist yet".
     public var upsertTasks: [(task: MeshTask, expectedVersion: Int?)] = []
     public var upsertDeliveries: [MeshDelivery] = []
@@ -95,7 +99,7 @@ public struct MeshChange: Sendable {
     public init() {}
 
     public var isEmpty: Bool {
-        upsertAgents.isEmpty && deleteAgents.isEmpty && upsertTasks.isEmpty && upsertDeliveries.isEmpty
+        upsertAgents.isEmpty && deleteAgents.isEmpty && heartbeats.isEmpty && upsertTasks.isEmpty && upsertDeliveries.isEmpty
             && deleteDeliveries.isEmpty && events.isEmpty && insertBroadcasts.isEmpty && upsertFiles.isEmpty
             && deleteFiles.isEmpty && upsertStates.isEmpty
     }
