@@ -259,10 +259,12 @@ public final class SQLiteMeshStore: MeshStore {
 
     // MARK: - Agents
 
+    private static let agentByIdSQL = "SELECT agentId, json FROM agents WHERE agentId = ?"
+
     public nonisolated(nonsending) func agent(id: String) async throws -> MeshAgent? {
         if let hit = cached(MeshAgent.self, id: id) { return hit }
         return try await read { db in
-            try self.record(MeshAgent.self, db, sql: "SELECT agentId, json FROM agents WHERE agentId = ?", arguments: [id])
+            try self.record(MeshAgent.self, db, sql: Self.agentByIdSQL, arguments: [id])
         }
     }
 
@@ -525,7 +527,7 @@ public final class SQLiteMeshStore: MeshStore {
                 try db.cachedStatement(sql: "DELETE FROM agents WHERE agentId = ?").execute(arguments: [agentId])
             }
             for (agentId, atMs) in change.heartbeats {
-                guard var agent = try self.record(MeshAgent.self, db, sql: "SELECT agentId, json FROM agents WHERE agentId = ?", arguments: [agentId]),
+                guard var agent = try self.record(MeshAgent.self, db, sql: Self.agentByIdSQL, arguments: [agentId]),
                     agent.lastHeartbeatMs < atMs
                 else { continue }
                 agent.lastHeartbeatMs = atMs

@@ -10,7 +10,7 @@ struct HeartbeatConflictTests {
     @Test("a heartbeat or poll does not undo a re-registration that landed before its write")
     func heartbeatKeepsAConcurrentReRegistration() async throws {
         let clock = TestClock()
-        let store = InterferingStore(inner: try SQLiteMeshStore.inMemory(), steals: 0, leaseUntilMs: 0)
+        let store = InterferingStore(inner: try SQLiteMeshStore.inMemory())
         let mesh = MeshService(store: store, now: { clock.nowMs })
         _ = try await mesh.register(AgentRegistration(agentId: "worker", capabilities: ["a"]))
         let inner = store.inner

@@ -4,24 +4,16 @@ import Foundation
 import Synchronization
 
 /// A store that lets a test write in between a mesh operation's reads and its commit, as the
-/// sweep, another socket's call or another replica can: before each of the next `steals`
-/// commits that lease deliveries it read (a poll's), it re-leases the first of them itself, and
-/// `beforeCommit` runs before every commit. Everything else goes straight to the SQLite store
-/// underneath.
+/// sweep, another socket's call or another replica can: `beforeCommit` runs before every commit.
+/// Everything else goes straight to the SQLite store underneath.
 final class InterferingStore: MeshStore {
     let inner: SQLiteMeshStore
-    /// Deliveries re-leased so far, and the lease each got.
-    let stolen = Mutex<[String: Int]>([:])
     let beforeCommit = Mutex<(@Sendable (MeshChange) async throws -> Void)?>(nil)
     /// The thread each forwarded call started on, by call.
     let threads = Mutex<[(String, pthread_t)]>([])
-    private let remaining: Mutex<Int>
-    private let leaseUntilMs: Int
 
-    init(inner: SQLiteMeshStore, steals: Int, leaseUntilMs: Int) {
+    init(inner: SQLiteMeshStore) {
         self.inner = inner
-        self.remaining = Mutex(steals)
-        self.leaseUntilMs = leaseUntilMs
     }
 
     var executor: any SerialExecutor { inner.executor }
@@ -34,19 +26,6 @@ final class InterferingStore: MeshStore {
     nonisolated(nonsending) func commit(_ change: MeshChange) async throws -> [MeshEvent] {
         note("commit")
         if let hook = beforeCommit.withLock({ $0 }) { try await hook(change) }
-        let target = change.expectedLeases.first
-        if let target, remaining.withLock({ remaining in
-            guard remaining > 0 else { return false }
-            remaining -= 1
-            return true
-        }), var delivery = try await inner.delivery(id: target.deliveryId) {
-            var steal = MeshChange()
-            steal.expectedLeases = [(delivery.deliveryId, delivery.leaseUntilMs)]
-            delivery.leaseUntilMs = leaseUntilMs
-            steal.upsertDeliveries = [delivery]
-            _ = try await inner.commit(steal)
-            stolen.withLock { $0[delivery.deliveryId] = leaseUntilMs }
-        }
         return try await inner.commit(change)
     }
 

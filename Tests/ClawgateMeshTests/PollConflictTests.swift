@@ -1,5 +1,6 @@
 import ClawgateMesh
 import ClawgateMeshSQLite
+import Synchronization
 import Testing
 
 @Suite("Mesh poll under concurrent leases")
@@ -12,8 +13,24 @@ struct PollConflictTests {
     func pollSkipsDeliveriesLeasedMeanwhile() async throws {
         let clock = TestClock()
         let stolenLease = clock.nowMs + 60_000
-        // More steals than the old poll's five attempts.
-        let store = InterferingStore(inner: try SQLiteMeshStore.inMemory(), steals: 6, leaseUntilMs: stolenLease)
+        let store = InterferingStore(inner: try SQLiteMeshStore.inMemory())
+        // Before each of the next six commits that lease deliveries it read (more than the old
+        // poll's five attempts), the first of them is re-leased by "someone else".
+        let stolen = Mutex<[String: Int]>([:])
+        let inner = store.inner
+        store.beforeCommit.withLock {
+            $0 = { change in
+                guard let target = change.expectedLeases.first, stolen.withLock({ $0.count < 6 }),
+                    var delivery = try await inner.delivery(id: target.deliveryId)
+                else { return }
+                var steal = MeshChange()
+                steal.expectedLeases = [(delivery.deliveryId, delivery.leaseUntilMs)]
+                delivery.leaseUntilMs = stolenLease
+                steal.upsertDeliveries = [delivery]
+                _ = try await inner.commit(steal)
+                stolen.withLock { $0[delivery.deliveryId] = stolenLease }
+            }
+        }
         let mesh = MeshService(store: store, now: { clock.nowMs })
         _ = try await mesh.register(AgentRegistration(agentId: "boss"))
         _ = try await mesh.register(AgentRegistration(agentId: "worker"))
@@ -24,17 +41,17 @@ struct PollConflictTests {
 
         let polled = try await mesh.poll(agentId: "worker")
 
-        let stolen = store.stolen.withLock { $0 }
-        #expect(stolen.count == 6)
+        let stolenLeases = stolen.withLock { $0 }
+        #expect(stolenLeases.count == 6)
         #expect(polled.count == 2)
-        #expect(Set(polled.map(\.deliveryId)).isDisjoint(with: stolen.keys))
+        #expect(Set(polled.map(\.deliveryId)).isDisjoint(with: stolenLeases.keys))
         #expect(Set(polled.compactMap(\.taskId)).isSubset(of: taskIds))
         for delivery in polled {
             #expect(delivery.leaseUntilMs == clock.nowMs + MeshSettings().leaseMs)
             #expect(try await store.delivery(id: delivery.deliveryId)?.leaseUntilMs == clock.nowMs + MeshSettings().leaseMs)
         }
         // The other leases stand: nothing of this poll overwrote them.
-        for (deliveryId, lease) in stolen {
+        for (deliveryId, lease) in stolenLeases {
             #expect(try await store.delivery(id: deliveryId)?.leaseUntilMs == lease)
         }
         // Nothing is left to hand out until those leases run out; then they come back.

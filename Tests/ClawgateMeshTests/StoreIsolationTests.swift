@@ -15,7 +15,7 @@ struct StoreIsolationTests {
     /// the actor yields the loop at an await even on its own thread).
     @Test("the mesh actor's store reads and commits run on the actor's own thread")
     func storeCallsRunOnTheActorThread() async throws {
-        let store = InterferingStore(inner: try SQLiteMeshStore.inMemory(), steals: 0, leaseUntilMs: 0)
+        let store = InterferingStore(inner: try SQLiteMeshStore.inMemory())
         let mesh = MeshService(store: store)
         _ = try await mesh.register(AgentRegistration(agentId: "boss"))
         _ = try await mesh.register(AgentRegistration(agentId: "worker"))
