@@ -602,6 +602,40 @@ struct StreamDecoderTests {
         ])
     }
 
+    @Test func openAIChunkNullsAndUnknownFieldsAreTolerated() throws {
+        let chunks = [
+            #"{"id":"x","choices":[{"index":0,"delta":{"role":"assistant","content":null,"refusal":null,"tool_calls":null},"finish_reason":null,"logprobs":null}],"usage":null}"#,
+            #"{"choices":[{"index":0,"delta":{"content":"Hi"}},{"index":1,"delta":{"content":"not the first choice"}}]}"#,
+            #"{"choices":[{"index":0.0,"delta":{},"finish_reason":"length"}],"usage":{"prompt_tokens":3,"completion_tokens":1}}"#,
+            "[DONE]",
+        ].map { ServerSentEvent(data: $0) }
+        let events = try run(OpenAICompletionsStreamDecoder(provider: "p", model: "m", apiKey: nil), chunks)
+        #expect(events == [.textDelta("Hi"), .usage(TokenUsage(input: 3, output: 1)), .finish(.length)])
+    }
+
+    @Test(arguments: [
+        (#"{"choices":[{"index":0,"delta":{"content":42}}]}"#, "choices[0].delta.content: expected a string, got number"),
+        (#"{"choices":{"index":0}}"#, "choices: expected an array, got object"),
+        (#"{"choices":["text"]}"#, "choices[0]: expected an object, got string"),
+        (#"{"choices":[{"index":"0","delta":{}}]}"#, "choices[0].index: expected an integer, got string"),
+        (#"{"choices":[{"index":0.5,"delta":{}}]}"#, "choices[0].index: expected an integer, got number"),
+        (#"{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"name":7}}]}}]}"#,
+         "choices[0].delta.tool_calls[0].function.name: expected a string, got number"),
+        (#"{"usage":{"prompt_tokens":true}}"#, "usage.prompt_tokens: expected an integer, got boolean"),
+        (#"[1,2]"#, "<root>: expected an object, got array"),
+        (#"{"choices":[{"delta":{"content":"a"}}"#, nil),
+    ])
+    func openAIMalformedChunkNamesTheField(data: String, message: String?) throws {
+        do {
+            _ = try run(OpenAICompletionsStreamDecoder(provider: "p", model: "m", apiKey: nil), [ServerSentEvent(data: data)])
+            Issue.record("expected an error for \(data)")
+        } catch {
+            #expect(error.retryable)
+            #expect(error.message.hasPrefix("malformed stream event: "))
+            if let message { #expect(error.message == "malformed stream event: \(message)") }
+        }
+    }
+
     @Test func openAIStreamCutShortIsARetryableError() throws {
         let chunks = [ServerSentEvent(data: #"{"choices":[{"index":0,"delta":{"content":"Hel"}}]}"#)]
         #expect(throws: ModelError.truncated(provider: "p", model: "m")) {

@@ -37,6 +37,9 @@ final class HostedAgents: Sendable {
         configuration.timeout.connect = .milliseconds(Int64(settings.timeouts.connectMs))
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
         configuration.decompression = .enabled(limit: .ratio(20))
+        // No distributed tracing is bootstrapped; without this AsyncHTTPClient still builds a
+        // (no-op) span and its attributes for every model request (~3 % of a proxied chat's CPU).
+        configuration.tracing.tracer = nil
         self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.metrics = metrics
         let router = ModelRouter(
