@@ -75,6 +75,8 @@ public final class ModelRouter: Sendable {
     private let providers: [String: any ModelProvider]
     private let logger: Logger
     private let metrics: ModelMetrics
+    /// First-token and total deadlines of attempts, and the providers' drain bounds.
+    private let deadlines: DeadlineScheduler
 
     /// The connect timeout is the `HTTPClient`'s own configuration, and the caller creates the
     /// client: build it with `timeouts.httpClientTimeout` (or an equivalent) for `connectMs` to
@@ -86,8 +88,10 @@ public final class ModelRouter: Sendable {
     ) {
         var byId: [String: any ModelProvider] = [:]
         var configs: [ProviderConfig] = []
+        let deadlines = DeadlineScheduler()
+        self.deadlines = deadlines
         for config in providers where byId[config.id] == nil {
-            byId[config.id] = ProviderFactory.make(config, httpClient: httpClient, logger: logger)
+            byId[config.id] = ProviderFactory.make(config, httpClient: httpClient, logger: logger, deadlines: deadlines)
             configs.append(config)
         }
         self.providers = byId
@@ -307,8 +311,9 @@ public final class ModelRouter: Sendable {
         var committed: Bool { state.withLock { $0.committed } }
     }
 
-    /// One attempt: the provider's stream raced against the first-token and total timers. The
-    /// loser is cancelled, which for the stream means its HTTP request is cancelled.
+    /// One attempt: the provider's stream, consumed in a task of its own that the first-token and
+    /// total deadlines cancel (and with it the HTTP request); a deadline that fires first is the
+    /// attempt's error.
     private func runAttempt(
         _ provider: any ModelProvider, ref: ModelRef, request: ChatRequest, deadline: ContinuousClock.Instant,
         continuation: AsyncThrowingStream<RoutedChatEvent, any Error>.Continuation
@@ -317,36 +322,54 @@ public final class ModelRouter: Sendable {
         let series = metrics.series(ref)
         let started = ContinuousClock.now
         let firstTokenDeadline = min(started + .milliseconds(timeouts.firstTokenMs), deadline)
+        // Deadlines rather than a sleeping timer task racing the stream: that cost a Dispatch
+        // timer per request (see `DeadlineScheduler`).
+        let fired = Mutex<TimerFired?>(nil)
+        let attempt = Task {
+            let stream = try await provider.streamChat(request)
+            var finished = false
+            var first = true
+            for try await event in stream {
+                guard gate.commit() else { throw CancellationError() }
+                if first {
+                    first = false
+                    series.firstToken.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
+                }
+                switch event {
+                case .finish: finished = true
+                case .usage(let usage): series.tokens(usage)
+                case .textDelta, .toolCall: break
+                }
+                if case .terminated = continuation.yield(.chunk(event)) { throw CancellationError() }
+            }
+            try Task.checkCancellation()
+            guard finished else { throw ModelError.truncated(provider: ref.provider, model: ref.model) }
+        }
+        let firstTokenTimer = deadlines.schedule(at: firstTokenDeadline) {
+            // Only while nothing was yielded; after that only the total deadline applies.
+            guard gate.timeOut() else { return }
+            fired.withLock { $0 = $0 ?? (firstTokenDeadline < deadline ? .firstToken : .total) }
+            attempt.cancel()
+        }
+        let totalTimer = deadlines.schedule(at: deadline) {
+            fired.withLock { $0 = $0 ?? .total }
+            attempt.cancel()
+        }
         do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    let stream = try await provider.streamChat(request)
-                    var finished = false
-                    var first = true
-                    for try await event in stream {
-                        guard gate.commit() else { throw CancellationError() }
-                        if first {
-                            first = false
-                            series.firstToken.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
-                        }
-                        switch event {
-                        case .finish: finished = true
-                        case .usage(let usage): series.tokens(usage)
-                        case .textDelta, .toolCall: break
-                        }
-                        if case .terminated = continuation.yield(.chunk(event)) { throw CancellationError() }
-                    }
-                    try Task.checkCancellation()
-                    guard finished else { throw ModelError.truncated(provider: ref.provider, model: ref.model) }
+            do {
+                try await withTaskCancellationHandler {
+                    try await attempt.value
+                } onCancel: {
+                    attempt.cancel()
                 }
-                group.addTask {
-                    try await Task.sleep(until: firstTokenDeadline)
-                    if gate.timeOut() { throw firstTokenDeadline < deadline ? TimerFired.firstToken : TimerFired.total }
-                    try await Task.sleep(until: deadline)
-                    throw TimerFired.total
-                }
-                try await group.next()
-                group.cancelAll()
+                firstTokenTimer.cancel()
+                totalTimer.cancel()
+            } catch {
+                firstTokenTimer.cancel()
+                totalTimer.cancel()
+                // A deadline that stopped the attempt is the reason, not the cancellation it caused.
+                if let reason = fired.withLock({ $0 }) { throw reason }
+                throw error
             }
             series.request(.chat, outcome: ModelMetrics.outcome(of: nil), duration: ContinuousClock.now - started)
         } catch {

@@ -13,11 +13,14 @@ public struct OpenAICompletionsProvider: ModelProvider {
     let http: ProviderHTTP
 
     /// `responseHeadTimeout` bounds the wait for the response head only (see `ProviderHTTP`).
-    public init(config: ProviderConfig, httpClient: HTTPClient, logger: Logger, responseHeadTimeout: TimeAmount = .seconds(600)) {
+    public init(
+        config: ProviderConfig, httpClient: HTTPClient, logger: Logger, responseHeadTimeout: TimeAmount = .seconds(600),
+        deadlines: DeadlineScheduler = DeadlineScheduler()
+    ) {
         self.config = config
         self.http = ProviderHTTP(
             config: config, client: httpClient, logger: logger, apiHeaders: Self.authHeaders(config.apiKey),
-            responseHeadTimeout: responseHeadTimeout)
+            responseHeadTimeout: responseHeadTimeout, deadlines: deadlines)
     }
 
     static func authHeaders(_ key: APIKey?) -> [(String, String)] {

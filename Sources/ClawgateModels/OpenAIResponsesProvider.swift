@@ -13,11 +13,15 @@ public struct OpenAIResponsesProvider: ModelProvider {
     let http: ProviderHTTP
 
     /// `responseHeadTimeout` bounds the wait for the response head only (see `ProviderHTTP`).
-    public init(config: ProviderConfig, httpClient: HTTPClient, logger: Logger, responseHeadTimeout: TimeAmount = .seconds(600)) {
+    public init(
+        config: ProviderConfig, httpClient: HTTPClient, logger: Logger, responseHeadTimeout: TimeAmount = .seconds(600),
+        deadlines: DeadlineScheduler = DeadlineScheduler()
+    ) {
         self.config = config
         self.http = ProviderHTTP(
             config: config, client: httpClient, logger: logger,
-            apiHeaders: OpenAICompletionsProvider.authHeaders(config.apiKey), responseHeadTimeout: responseHeadTimeout)
+            apiHeaders: OpenAICompletionsProvider.authHeaders(config.apiKey), responseHeadTimeout: responseHeadTimeout,
+            deadlines: deadlines)
     }
 
     public func streamChat(_ request: ChatRequest) async throws -> AsyncThrowingStream<ChatStreamEvent, any Error> {

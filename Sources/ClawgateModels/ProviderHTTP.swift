@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import Synchronization
 
 /// Turns one API's server-sent events into `ChatStreamEvent`s. Pure state machines, so each
 /// wire format is testable without a socket.
@@ -29,6 +30,8 @@ struct ProviderHTTP: Sendable {
     /// AsyncHTTPClient's deadline only covers the wait for the response head; the body of a
     /// stream is bounded by the router's timers (which cancel the task).
     let responseHeadTimeout: TimeAmount
+    /// Bounds the drain after completion (`drainGrace`) without a timer per request.
+    let deadlines: DeadlineScheduler
 
     /// After an API said "done", how long to keep reading for the end of the body so the
     /// connection can go back to the pool (instead of being closed mid-response).
@@ -136,38 +139,37 @@ struct ProviderHTTP: Sendable {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: ChatStreamEvent.self)
         let provider = config.id
         let body = response.body
+        let deadlines = self.deadlines
+        // The pump's own task, for the drain bound to cancel; set right after the task is made,
+        // long (`drainGrace`) before that bound can run.
+        let pumpTask = Mutex<Task<Void, Never>?>(nil)
+        let drainBound = Mutex<DeadlineScheduler.Deadline?>(nil)
         let task = Task {
-            await withTaskGroup(of: Void.self) { group in
-                let (completed, signal) = AsyncStream.makeStream(of: Void.self)
-                group.addTask {
-                    await Self.pump(
-                        body, decoder: decoder, continuation: continuation, completed: signal, provider: provider,
-                        model: model)
-                }
-                group.addTask {
-                    // Bounds the drain after completion; ends early when the reader ends.
-                    for await _ in completed {
-                        try? await Task.sleep(for: Self.drainGrace)
-                        return
+            await Self.pump(
+                body, decoder: decoder, continuation: continuation, provider: provider, model: model,
+                delivered: {
+                    let bound = deadlines.schedule(at: .now + Self.drainGrace) {
+                        pumpTask.withLock { $0 }?.cancel()
                     }
-                }
-                await group.next()
-                group.cancelAll()
-                signal.finish()
-            }
+                    drainBound.withLock { $0 = bound }
+                })
+            drainBound.withLock { $0 }?.cancel()
         }
+        pumpTask.withLock { $0 = task }
         continuation.onTermination = { termination in
             if case .cancelled = termination { task.cancel() }
         }
         return stream
     }
 
+    /// Reads the body through the parser and decoder into `continuation`. Once the API said it
+    /// is done, the consumer has everything, `delivered` is called and the rest of the body is
+    /// read and dropped (bounded by the caller cancelling this task).
     private static func pump<Decoder: ChatStreamDecoder>(
         _ body: HTTPClientResponse.Body, decoder initial: Decoder,
-        continuation: AsyncThrowingStream<ChatStreamEvent, any Error>.Continuation,
-        completed: AsyncStream<Void>.Continuation, provider: String, model: String
+        continuation: AsyncThrowingStream<ChatStreamEvent, any Error>.Continuation, provider: String, model: String,
+        delivered onDelivered: () -> Void
     ) async {
-        defer { completed.finish() }
         var decoder = initial
         var parser = ServerSentEventParser()
         var output: [ChatStreamEvent] = []
@@ -188,7 +190,7 @@ struct ProviderHTTP: Sendable {
                     for event in output { continuation.yield(event) }
                     continuation.finish()
                     delivered = true
-                    completed.yield()
+                    onDelivered()
                 }
             }
             if delivered { return }

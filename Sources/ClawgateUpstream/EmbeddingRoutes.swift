@@ -39,7 +39,7 @@ enum EmbeddingRoutes {
         switch exchange.state.nextStep(model: model) {
         case .status(let code, let message): return APIError.from(.status(code, message: message)).response(.openAI)
         case .contextLengthExceeded: return APIError.from(.contextLengthExceeded).response(.openAI)
-        case .hang, .hangAfterFirstChunk: return await exchange.hang()
+        case .hang, .hangAfterFirstChunk, .hangAfterDone: return await exchange.hang()
         case .slow(_, let chunkDelayMs): delay = max(0, chunkDelayMs)
         case .echo, .reply, .toolCall, .replyWithToolResult, .refusal: break
         }

@@ -56,6 +56,8 @@ enum Pacing {
     case paced(milliseconds: Int)
     /// Send up to and including the first content chunk, then wait for the client to leave.
     case hangAfterFirstChunk
+    /// Send every event, then wait for the client to leave instead of ending the body.
+    case hangAfterDone
 }
 
 /// A scripted failure, rendered in each dialect's error shape.
@@ -100,6 +102,9 @@ enum ReplyPlan {
         case .hangAfterFirstChunk:
             guard conversation.stream else { return .hang }
             return .answer(text("partial", conversation), .hangAfterFirstChunk)
+        case .hangAfterDone:
+            guard conversation.stream else { return .hang }
+            return .answer(text("echo: " + conversation.lastUserText, conversation), .hangAfterDone)
         }
     }
 

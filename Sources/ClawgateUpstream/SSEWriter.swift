@@ -55,6 +55,13 @@ struct SSEStream {
                 }
                 try await state.hangUntilShutdown()
             })
+        case .hangAfterDone:
+            headers[.connection] = "close"
+            let state = exchange.state
+            return Response(status: .ok, headers: headers, body: watchedBody(exchange) { writer in
+                for event in events { try await writer.write(ByteBuffer(string: event.text)) }
+                try await state.hangUntilShutdown()
+            })
         }
     }
 

@@ -16,6 +16,10 @@ public enum UpstreamStep: Sendable, Hashable {
     /// Streaming: send one text chunk `partial`, then hang until the client goes away.
     /// Non-streaming requests behave as `.hang`.
     case hangAfterFirstChunk
+    /// Streaming: send the whole answer, its end marker (`[DONE]`, `message_stop`,
+    /// `response.completed`) included, then keep the response open until the client goes away.
+    /// Non-streaming requests behave as `.hang`.
+    case hangAfterDone
     /// Answer with one tool/function call (id `call_<n>` / `toolu_<n>`).
     case toolCall(name: String, arguments: String)
     /// Reply `tool result: <content of the last tool/function result in the request>`.

@@ -373,6 +373,28 @@ struct ProviderEndToEndTests {
         }
     }
 
+    /// An API that says it is done but keeps the body open: the consumer has its whole answer at
+    /// once, and the rest of the body is drained for `drainGrace` only, then the request is
+    /// cancelled (the connection closed) instead of being held forever.
+    @Test(arguments: ModelAPI.allCases)
+    func aBodyLeftOpenAfterTheEndIsDrainedForABoundedTime(api: ModelAPI) async throws {
+        try await withUpstream { server, client in
+            server.script(model: "m", [.hangAfterDone])
+            let provider = ProviderFactory.make(config(api, server), httpClient: client, logger: quietLogger)
+            let started = ContinuousClock.now
+            let events = try await collect(
+                try await provider.streamChat(ChatRequest(model: "m", messages: [ChatMessage(role: .user, text: "hi")])))
+            let answered = ContinuousClock.now - started
+            #expect(completion(events).text == "echo: hi")
+            #expect(events.last == .finish(.stop))
+            #expect(answered < .seconds(1), "the answer must not wait for the drain")
+            #expect(server.cancelledCount == 0)
+            #expect(
+                await eventually(seconds: 5) { server.cancelledCount == 1 }, "the drain must end with the request cancelled")
+            #expect(ContinuousClock.now - started >= ProviderHTTP.drainGrace, "not before the drain bound")
+        }
+    }
+
     // MARK: Embeddings
 
     @Test func embeddingsThroughOpenAICompletions() async throws {
