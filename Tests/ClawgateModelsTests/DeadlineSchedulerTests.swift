@@ -71,13 +71,4 @@ struct DeadlineSchedulerTests {
         _ = scheduler.schedule(at: .now - .seconds(1)) { record.note("past") }
         #expect(await eventually(seconds: 1) { record.labels == ["past"] })
     }
-
-    private func eventually(seconds: Double = 3, _ condition: () -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-        while ContinuousClock.now < deadline {
-            if condition() { return true }
-            try? await Task.sleep(for: .milliseconds(5))
-        }
-        return condition()
-    }
 }

@@ -507,14 +507,6 @@ private func completion(_ events: [ChatStreamEvent]) -> ChatCompletion {
     return answer
 }
 
-private func eventually(seconds: Double = 2, _ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return condition()
-}
 
 // MARK: - Server-sent events
 

@@ -563,16 +563,6 @@ private func call(
     return Reply(status: Int(response.status.code), headers: responseHeaders, text: String(buffer: buffer))
 }
 
-/// Polls `condition` for up to `seconds` (generous for a loaded machine: the server reacts to a
-/// disconnect within milliseconds).
-private func eventually(seconds: Double = 3, _ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return condition()
-}
 
 /// Minimal server-sent-events parsing: `event:` and `data:` lines, events split by blank lines.
 private enum SSE {
