@@ -11,8 +11,14 @@ import Synchronization
 /// always falls after the one being slept towards, and scheduling and cancelling it then arm no
 /// timer at all.
 ///
+/// Deadlines that are scheduled in increasing order share the sleeper best; a scheduler whose
+/// deadlines mix short and long delays restarts it whenever a short one comes after a long one
+/// (so the drain bounds of streams have a scheduler of their own, see `ModelRouter`).
+///
 /// Actions run on the sleeping task, so they must be quick (cancel a task, flip a flag). An
-/// action can run late (scheduling), never early; a cancelled deadline never runs.
+/// action can run late (scheduling), never early. A deadline cancelled before it is due never
+/// runs; one cancelled while it is being fired may still run, so an action must be harmless
+/// after the work it guards has ended.
 public final class DeadlineScheduler: Sendable {
     private let state = Mutex(State())
 
@@ -63,7 +69,9 @@ public final class DeadlineScheduler: Sendable {
     private func startSleeper(towards target: ContinuousClock.Instant, in state: inout State) {
         state.generation += 1
         let generation = state.generation
-        let task = Task { [self] in
+        // Detached: the sleeper serves every caller, so it takes no priority or task-local
+        // values from whichever request happened to start it.
+        let task = Task.detached { [self] in
             await self.sleep(towards: target, generation: generation)
         }
         state.sleeper = (target, task)

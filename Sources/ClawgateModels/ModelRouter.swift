@@ -75,7 +75,9 @@ public final class ModelRouter: Sendable {
     private let providers: [String: any ModelProvider]
     private let logger: Logger
     private let metrics: ModelMetrics
-    /// First-token and total deadlines of attempts, and the providers' drain bounds.
+    /// First-token and total deadlines of attempts. The providers' drain bounds (2 s) have a
+    /// scheduler of their own: mixed with these (60 s and more) each would come before the
+    /// deadline being slept towards and restart the sleeper.
     private let deadlines: DeadlineScheduler
 
     /// The connect timeout is the `HTTPClient`'s own configuration, and the caller creates the
@@ -88,10 +90,10 @@ public final class ModelRouter: Sendable {
     ) {
         var byId: [String: any ModelProvider] = [:]
         var configs: [ProviderConfig] = []
-        let deadlines = DeadlineScheduler()
-        self.deadlines = deadlines
+        self.deadlines = DeadlineScheduler()
+        let drainBounds = DeadlineScheduler()
         for config in providers where byId[config.id] == nil {
-            byId[config.id] = ProviderFactory.make(config, httpClient: httpClient, logger: logger, deadlines: deadlines)
+            byId[config.id] = ProviderFactory.make(config, httpClient: httpClient, logger: logger, deadlines: drainBounds)
             configs.append(config)
         }
         self.providers = byId
@@ -325,6 +327,7 @@ public final class ModelRouter: Sendable {
         // Deadlines rather than a sleeping timer task racing the stream: that cost a Dispatch
         // timer per request (see `DeadlineScheduler`).
         let fired = Mutex<TimerFired?>(nil)
+        try Task.checkCancellation()
         let attempt = Task {
             let stream = try await provider.streamChat(request)
             var finished = false
