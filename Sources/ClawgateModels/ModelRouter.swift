@@ -359,21 +359,21 @@ public final class ModelRouter: Sendable {
             attempt.cancel()
         }
         do {
+            let ended: Result<Void, any Error>
             do {
                 try await withTaskCancellationHandler {
                     try await attempt.value
                 } onCancel: {
                     attempt.cancel()
                 }
-                firstTokenTimer.cancel()
-                totalTimer.cancel()
+                ended = .success(())
             } catch {
-                firstTokenTimer.cancel()
-                totalTimer.cancel()
-                // A deadline that stopped the attempt is the reason, not the cancellation it caused.
-                if let reason = fired.withLock({ $0 }) { throw reason }
-                throw error
+                ended = .failure(error)
             }
+            firstTokenTimer.cancel()
+            totalTimer.cancel()
+            // A deadline that stopped the attempt is the reason, not the cancellation it caused.
+            if case .failure(let error) = ended { throw fired.withLock({ $0 }) ?? error }
             series.request(.chat, outcome: ModelMetrics.outcome(of: nil), duration: ContinuousClock.now - started)
         } catch {
             if Task.isCancelled {

@@ -143,17 +143,14 @@ struct ProviderHTTP: Sendable {
         // The pump's own task, for the drain bound to cancel; set right after the task is made,
         // long (`drainGrace`) before that bound can run.
         let pumpTask = Mutex<Task<Void, Never>?>(nil)
-        let drainBound = Mutex<DeadlineScheduler.Deadline?>(nil)
         let task = Task {
+            var drainBound: DeadlineScheduler.Deadline?
             await Self.pump(
                 body, decoder: decoder, continuation: continuation, provider: provider, model: model,
                 delivered: {
-                    let bound = deadlines.schedule(at: .now + Self.drainGrace) {
-                        pumpTask.withLock { $0 }?.cancel()
-                    }
-                    drainBound.withLock { $0 = bound }
+                    drainBound = deadlines.schedule(at: .now + Self.drainGrace) { pumpTask.withLock { $0 }?.cancel() }
                 })
-            drainBound.withLock { $0 }?.cancel()
+            drainBound?.cancel()
         }
         pumpTask.withLock { $0 = task }
         continuation.onTermination = { termination in

@@ -102,8 +102,7 @@ final class ClawLinkSocketSession: SocketSession {
             // The agent is talking again after what it was handed: that counts as received.
             await relay.settle(agentId: agentId)
             // Like a mesh agent's gateway socket: a large frame is parsed off the mesh's thread.
-            let executor: (any TaskExecutor)? =
-                message.buffer.readableBytes > ConnectionSession.meshThreadFrameBytes ? globalConcurrentExecutor : nil
+            let executor = ConnectionSession.meshFrameExecutor(byteCount: message.buffer.readableBytes)
             let reply = await withTaskExecutorPreference(executor) {
                 await handle(Data(message.buffer.readableBytesView), relay: relay, logger: logger)
             }

@@ -28,6 +28,13 @@ final class ConnectionSession: SocketSession {
     /// global executor.
     static let meshThreadFrameBytes = 64 * 1024
 
+    /// Where a mesh agent's frame of `byteCount` bytes is handled: parsing a frame of megabytes
+    /// would hold up every mesh call behind it, so a large one goes to the global executor (nil:
+    /// stay where the socket's task runs).
+    static func meshFrameExecutor(byteCount: Int) -> (any TaskExecutor)? {
+        byteCount > meshThreadFrameBytes ? globalConcurrentExecutor : nil
+    }
+
     init(gateway: GatewayCore, request: UpgradeRequest, channel: any Channel) {
         self.gateway = gateway
         self.request = request
@@ -116,9 +123,7 @@ final class ConnectionSession: SocketSession {
         guard !queue.isClosing else { return }
         let buffer = message.buffer
         if let handle = state.handle {
-            // Parsing a frame of megabytes would hold up every mesh call behind it.
-            let executor: (any TaskExecutor)? =
-                handle.isMeshAgent && buffer.readableBytes > Self.meshThreadFrameBytes ? globalConcurrentExecutor : nil
+            let executor = handle.isMeshAgent ? Self.meshFrameExecutor(byteCount: buffer.readableBytes) : nil
             await withTaskExecutorPreference(executor) {
                 await handleFrame(message, byteCount: buffer.readableBytes, handle: handle, logger: logger)
             }
