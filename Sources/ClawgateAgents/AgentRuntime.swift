@@ -112,7 +112,9 @@ public final class AgentRuntime: Sendable {
                 agent: agent, request: request, router: setup.router, sessions: sessions, tools: setup.tools, limits: setup.limits,
                 remoteTurn: setup.remoteTurn, logger: logger, emit: observer
             )
-            let task = Task { [weak self] in
+            // A run that writes its transcript (fsync) stays off the caller's event loop; the
+            // session store's actor runs wherever its caller's task prefers.
+            let task = Task(executorPreference: executor.persists ? nil : TaskAffinity.executor) { [weak self] in
                 await previous?.value
                 await self?.execute(executor, observer: observer)
             }

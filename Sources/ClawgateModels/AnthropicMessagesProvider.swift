@@ -19,14 +19,14 @@ public struct AnthropicMessagesProvider: ModelProvider {
 
     /// `responseHeadTimeout` bounds the wait for the response head only (see `ProviderHTTP`).
     public init(
-        config: ProviderConfig, httpClient: HTTPClient, logger: Logger, responseHeadTimeout: TimeAmount = .seconds(600),
+        config: ProviderConfig, httpClient: ModelHTTPClients, logger: Logger, responseHeadTimeout: TimeAmount = .seconds(600),
         deadlines: DeadlineScheduler = DeadlineScheduler()
     ) {
         self.config = config
         var headers = [("anthropic-version", Self.apiVersion)]
         if let key = config.apiKey { headers.append(("x-api-key", key.reveal())) }
         self.http = ProviderHTTP(
-            config: config, client: httpClient, logger: logger, apiHeaders: headers, responseHeadTimeout: responseHeadTimeout,
+            config: config, clients: httpClient, logger: logger, apiHeaders: headers, responseHeadTimeout: responseHeadTimeout,
             deadlines: deadlines)
     }
 

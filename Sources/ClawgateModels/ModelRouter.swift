@@ -85,7 +85,7 @@ public final class ModelRouter: Sendable {
     /// apply. A provider id configured twice keeps its first definition. `metrics` receives the
     /// `clawgate_llm_*` series (see `ModelMetrics`); by default nothing is recorded.
     public init(
-        providers: [ProviderConfig], httpClient: HTTPClient, retry: RetryPolicy = .init(), timeouts: ModelTimeouts = .init(),
+        providers: [ProviderConfig], httpClient: ModelHTTPClients, retry: RetryPolicy = .init(), timeouts: ModelTimeouts = .init(),
         logger: Logger, metrics: any MetricsFactory = NOOPMetricsHandler.instance
     ) {
         var byId: [String: any ModelProvider] = [:]
@@ -103,6 +103,17 @@ public final class ModelRouter: Sendable {
         self.logger = logger
         self.metrics = ModelMetrics(
             factory: metrics, models: configs.flatMap { config in config.models.map { ModelRef(provider: config.id, model: $0.id) } }
+        )
+    }
+
+    /// With one shared client.
+    public convenience init(
+        providers: [ProviderConfig], httpClient: HTTPClient, retry: RetryPolicy = .init(), timeouts: ModelTimeouts = .init(),
+        logger: Logger, metrics: any MetricsFactory = NOOPMetricsHandler.instance
+    ) {
+        self.init(
+            providers: providers, httpClient: ModelHTTPClients(httpClient), retry: retry, timeouts: timeouts, logger: logger,
+            metrics: metrics
         )
     }
 
@@ -132,7 +143,7 @@ public final class ModelRouter: Sendable {
     /// and with it the upstream HTTP request.
     public func streamChat(candidates: [ModelRef], request: ChatRequest) -> AsyncThrowingStream<RoutedChatEvent, any Error> {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: RoutedChatEvent.self)
-        let task = Task {
+        let task = Task(executorPreference: TaskAffinity.executor) {
             do {
                 try await self.route(candidates: candidates, request: request, continuation: continuation)
                 continuation.finish()
@@ -328,7 +339,7 @@ public final class ModelRouter: Sendable {
         // timer per request (see `DeadlineScheduler`).
         let fired = Mutex<TimerFired?>(nil)
         try Task.checkCancellation()
-        let attempt = Task {
+        let attempt = Task(executorPreference: TaskAffinity.executor) {
             let stream = try await provider.streamChat(request)
             var finished = false
             var first = true

@@ -14,12 +14,12 @@ public struct OpenAICompletionsProvider: ModelProvider {
 
     /// `responseHeadTimeout` bounds the wait for the response head only (see `ProviderHTTP`).
     public init(
-        config: ProviderConfig, httpClient: HTTPClient, logger: Logger, responseHeadTimeout: TimeAmount = .seconds(600),
+        config: ProviderConfig, httpClient: ModelHTTPClients, logger: Logger, responseHeadTimeout: TimeAmount = .seconds(600),
         deadlines: DeadlineScheduler = DeadlineScheduler()
     ) {
         self.config = config
         self.http = ProviderHTTP(
-            config: config, client: httpClient, logger: logger, apiHeaders: Self.authHeaders(config.apiKey),
+            config: config, clients: httpClient, logger: logger, apiHeaders: Self.authHeaders(config.apiKey),
             responseHeadTimeout: responseHeadTimeout, deadlines: deadlines)
     }
 

@@ -23,7 +23,8 @@ protocol ChatStreamDecoder: Sendable {
 /// running an event stream in a task that the consumer's cancellation really stops.
 struct ProviderHTTP: Sendable {
     let config: ProviderConfig
-    let client: HTTPClient
+    /// The client of the caller's event loop is used for each request (see `ModelHTTPClients`).
+    let clients: ModelHTTPClients
     let logger: Logger
     /// Headers the API needs (auth, version), before `config.headers`, which may override them.
     let apiHeaders: [(String, String)]
@@ -75,7 +76,7 @@ struct ProviderHTTP: Sendable {
 
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(request, timeout: responseHeadTimeout, logger: nil)
+            response = try await clients.current.execute(request, timeout: responseHeadTimeout, logger: nil)
         } catch {
             let mapped = ProviderErrors.fromTransport(error, provider: config.id, model: model)
             if let modelError = mapped as? ModelError {
@@ -143,7 +144,7 @@ struct ProviderHTTP: Sendable {
         // The pump's own task, for the drain bound to cancel; set right after the task is made,
         // long (`drainGrace`) before that bound can run.
         let pumpTask = Mutex<Task<Void, Never>?>(nil)
-        let task = Task {
+        let task = Task(executorPreference: TaskAffinity.executor) {
             var drainBound: DeadlineScheduler.Deadline?
             await Self.pump(
                 body, decoder: decoder, continuation: continuation, provider: provider, model: model,

@@ -768,7 +768,7 @@ struct RequestAndErrorTests {
             ("https://proxy.example/v1/", "https://proxy.example/v1/messages"),
         ] {
             let provider = AnthropicMessagesProvider(
-                config: ProviderConfig(id: "a", baseURL: base, apiKey: nil, api: .anthropicMessages), httpClient: client,
+                config: ProviderConfig(id: "a", baseURL: base, apiKey: nil, api: .anthropicMessages), httpClient: ModelHTTPClients(client),
                 logger: quietLogger)
             #expect(provider.messagesURL == url)
         }

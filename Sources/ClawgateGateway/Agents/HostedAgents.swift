@@ -6,17 +6,19 @@ import ClawgateProtocol
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import Synchronization
 
-/// The gateway's hosted agents: the HTTP client the providers share, the model router, the
+/// The gateway's hosted agents: the HTTP clients the providers share, the model router, the
 /// session store and the runtime that runs agent turns. Owned by `GatewayCore`.
 final class HostedAgents: Sendable {
     /// Swapped with the catalog and model router on a config reload.
     private let currentSettings: Mutex<AgentsSettings>
     var settings: AgentsSettings { currentSettings.withLock { $0 } }
-    /// Shared by every provider; its connect timeout (`models.timeouts.connectMs`) is fixed when
-    /// the process starts, because requests in flight keep using it.
-    let httpClient: HTTPClient
+    /// Shared by every provider, one per event loop (see `ModelHTTPClients`); their connect
+    /// timeout (`models.timeouts.connectMs`) is fixed when the process starts, because requests
+    /// in flight keep using it.
+    let httpClients: ModelHTTPClients
     let runtime: AgentRuntime
     let tools: ToolRegistry
     private let logger: Logger
@@ -40,10 +42,10 @@ final class HostedAgents: Sendable {
         // No distributed tracing is bootstrapped; without this AsyncHTTPClient still builds a
         // (no-op) span and its attributes for every model request (~3 % of a proxied chat's CPU).
         configuration.tracing.tracer = nil
-        self.httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        self.httpClients = ModelHTTPClients(perLoopOf: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
         self.metrics = metrics
         let router = ModelRouter(
-            providers: settings.providers, httpClient: httpClient, retry: settings.retry, timeouts: settings.timeouts, logger: logger,
+            providers: settings.providers, httpClient: httpClients, retry: settings.retry, timeouts: settings.timeouts, logger: logger,
             metrics: metrics
         )
         self.tools = tools
@@ -61,7 +63,7 @@ final class HostedAgents: Sendable {
         var setup = runtime.setup
         setup.catalog = settings.catalog
         setup.router = ModelRouter(
-            providers: settings.providers, httpClient: httpClient, retry: settings.retry, timeouts: settings.timeouts, logger: logger,
+            providers: settings.providers, httpClient: httpClients, retry: settings.retry, timeouts: settings.timeouts, logger: logger,
             metrics: metrics
         )
         currentSettings.withLock { $0 = settings }
@@ -82,7 +84,7 @@ final class HostedAgents: Sendable {
         guard !stopped.exchange(true, ordering: .sequentiallyConsistent) else { return }
         await runtime.shutdown()
         do {
-            try await httpClient.shutdown()
+            try await httpClients.shutdown()
         } catch {
             logger.debug("http client shutdown", metadata: ["error": "\(error)"])
         }

@@ -85,7 +85,10 @@ enum HooksRoutes {
         } else {
             let now = Clock.nowMs()
             do {
-                try await agents.sessions.append([TranscriptMessage(role: .user, text: message.text, timestamp: now)], to: key, nowMs: now)
+                // The transcript write ends in fsync: off the connection's event loop.
+                try await withTaskExecutorPreference(globalConcurrentExecutor) {
+                    try await agents.sessions.append([TranscriptMessage(role: .user, text: message.text, timestamp: now)], to: key, nowMs: now)
+                }
             } catch {
                 return hookError(.serviceUnavailable, "\(error)")
             }

@@ -1,3 +1,4 @@
+import ClawgateModels
 import HTTPTypes
 import HummingbirdCore
 import Logging
@@ -97,7 +98,13 @@ struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
                 // The socket lives on in its handler; this task is done.
                 return
             case .notUpgraded(let http):
-                await handleHTTP(asyncChannel: http, logger: logger)
+                // The connection's requests, and the tasks they start, run on its loop.
+                let executor = EventLoopTaskExecutor(value.channel.eventLoop)
+                await withTaskExecutorPreference(executor) {
+                    await TaskAffinity.$executor.withValue(executor) {
+                        await handleHTTP(asyncChannel: http, logger: logger)
+                    }
+                }
             case .failedUpgrade(let http):
                 await Self.refuseUpgrade(http, logger: logger)
             }

@@ -1,0 +1,54 @@
+import AsyncHTTPClient
+import NIOCore
+import NIOPosix
+
+/// The HTTP clients model requests go out on: one for all, or one per event loop.
+///
+/// With one client per loop, a request made from a task running on a loop (see `TaskAffinity`)
+/// goes out on a connection of that same loop, so the upstream's answer is read on the thread
+/// that is waiting for it. AsyncHTTPClient's async API can only *prefer* the caller's loop, and
+/// takes an idle connection on another loop before opening one on the preferred loop, hence one
+/// client (and pool) per loop.
+public struct ModelHTTPClients: Sendable {
+    private let byLoop: [ObjectIdentifier: HTTPClient]
+    private let group: any EventLoopGroup
+    private let first: HTTPClient
+    /// Every client, e.g. to shut them down.
+    public let all: [HTTPClient]
+
+    /// One shared client.
+    public init(_ client: HTTPClient) {
+        self.byLoop = [:]
+        self.group = client.eventLoopGroup
+        self.first = client
+        self.all = [client]
+    }
+
+    /// One client per loop of `group`, each with `configuration`.
+    public init(perLoopOf group: any EventLoopGroup, configuration: HTTPClient.Configuration) {
+        var byLoop: [ObjectIdentifier: HTTPClient] = [:]
+        var all: [HTTPClient] = []
+        for loop in group.makeIterator() {
+            let client = HTTPClient(eventLoopGroup: loop, configuration: configuration)
+            byLoop[ObjectIdentifier(loop)] = client
+            all.append(client)
+        }
+        self.byLoop = byLoop
+        self.group = group
+        self.first = all.first ?? HTTPClient(eventLoopGroup: group, configuration: configuration)
+        self.all = all.isEmpty ? [first] : all
+    }
+
+    /// The client of the loop the caller runs on; from elsewhere, the next loop's (round robin).
+    public var current: HTTPClient {
+        guard !byLoop.isEmpty else { return first }
+        if let loop = MultiThreadedEventLoopGroup.currentEventLoop, let client = byLoop[ObjectIdentifier(loop)] {
+            return client
+        }
+        return byLoop[ObjectIdentifier(group.next())] ?? first
+    }
+
+    public func shutdown() async throws {
+        for client in all { try await client.shutdown() }
+    }
+}
