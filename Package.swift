@@ -58,6 +58,7 @@ let package = Package(
             dependencies: [
                 "ClawgateMesh",
                 "ClawgateProtocol",
+                "ClawgateSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The C API, for `sqlite3_wal_hook` (GRDB has no wrapper for it).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -67,7 +68,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Small file-system utilities shared by the stateful modules (atomic replace).
-        .target(name: "ClawgateSupport", swiftSettings: swiftSettings),
+        .target(
+            name: "ClawgateSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // LLM providers behind the `ModelProvider` protocol (OpenAI chat completions, OpenAI
         // responses, Anthropic messages) over AsyncHTTPClient, with retries, timeouts and fallback.
         .target(

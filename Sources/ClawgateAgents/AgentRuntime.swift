@@ -112,11 +112,15 @@ public final class AgentRuntime: Sendable {
                 agent: agent, request: request, router: setup.router, sessions: sessions, tools: setup.tools, limits: setup.limits,
                 remoteTurn: setup.remoteTurn, logger: logger, emit: observer
             )
-            // A run that writes its transcript (fsync) stays off the caller's event loop; the
-            // session store's actor runs wherever its caller's task prefers.
-            let task = Task(executorPreference: executor.persists ? nil : TaskAffinity.executor) { [weak self] in
-                await previous?.value
-                await self?.execute(executor, observer: observer)
+            // A run that writes a transcript (fsync) runs on the cooperative pool, and so do the
+            // tasks it starts: an idle default actor (the session store) runs on the executor
+            // its first caller prefers, so no caller of it may prefer an event loop.
+            let persists = executor.persists
+            let task = Task(executorPreference: persists ? nil : TaskAffinity.executor) { [weak self] in
+                await TaskAffinity.$executor.withValue(persists ? nil : TaskAffinity.executor) {
+                    await previous?.value
+                    await self?.execute(executor, observer: observer)
+                }
             }
             state.runs[request.runId] = RunRecord(sessionKey: key.raw, agentId: key.agentId, submittedAt: now, task: task)
             state.laneTails[key.raw] = task

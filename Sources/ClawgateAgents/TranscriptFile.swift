@@ -1,4 +1,5 @@
 import ClawgateProtocol
+import ClawgateSupport
 import Foundation
 
 /// An append-only JSONL transcript (`<stateDir>/agents/<agentId>/sessions/<sessionId>.jsonl`):
@@ -89,6 +90,7 @@ public struct TranscriptFile: Sendable {
     }
 
     private func appendLines(_ lines: [Data]) throws {
+        BlockingIO.assertOffEventLoop("transcript append (fsync) to \(path)")
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         // Read-write: `endsTorn` reads the last byte.

@@ -1,5 +1,6 @@
 import ClawgateMesh
 import ClawgateProtocol
+import ClawgateSupport
 import Foundation
 import GRDB
 import NIOCore

@@ -48,7 +48,12 @@ public struct ModelHTTPClients: Sendable {
         return byLoop[ObjectIdentifier(group.next())] ?? first
     }
 
+    /// Shuts every client down, also after one failed; throws the first failure.
     public func shutdown() async throws {
-        for client in all { try await client.shutdown() }
+        var failure: (any Error)?
+        for client in all {
+            do { try await client.shutdown() } catch { failure = failure ?? error }
+        }
+        if let failure { throw failure }
     }
 }

@@ -6,6 +6,8 @@
 /// to unstructured tasks, so the places that start one for a request (the agent run, the
 /// router, the attempt, the provider's body pump) read the preference from here; a task local
 /// does pass. `nil` (the default, e.g. for WebSocket and CLI callers) means the global executor.
+/// Session runs clear it for themselves and their tasks: they write transcripts (`fsync`), and
+/// the session store is a default actor, which runs on whatever executor its caller prefers.
 public enum TaskAffinity {
     @TaskLocal public static var executor: (any TaskExecutor)?
 }

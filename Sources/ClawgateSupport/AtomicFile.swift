@@ -4,6 +4,7 @@ import Foundation
 /// with owner-only permissions (state files hold token hashes and keys).
 public enum AtomicFile {
     public static func write(_ data: Data, to path: String, mode: Int = 0o600) throws {
+        BlockingIO.assertOffEventLoop("atomic write (fsync) of \(path)")
         let directory = (path as NSString).deletingLastPathComponent
         try FileManager.default.createDirectory(
             atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]

@@ -179,6 +179,9 @@ import Testing
                     (try await Self.send(url, body: ["model": "gpt-9", "messages": message]), 404, "unknown model"),
                     (try await Self.send(url, body: ["model": "openclaw"]), 400, "messages is required"),
                     (try await Self.send(url, raw: "{not json"), 400, "not valid JSON"),
+                    // Bodies above 256 KiB are parsed off the connection's event loop: same answers.
+                    (try await Self.send(url, body: ["model": "openclaw", "padding": .string(String(repeating: "p", count: 300_000))]), 400, "messages is required"),
+                    (try await Self.send(url, raw: "{\"model\": \"" + String(repeating: "p", count: 300_000)), 400, "not valid JSON"),
                     (try await Self.send(url, body: ["model": "openclaw", "messages": message, "temperature": 7]), 400, "temperature"),
                     (try await Self.send(url, body: ["model": "openclaw", "messages": [["role": "user", "content": [["type": "image_url"]]]]]), 400, "not supported"),
                     (try await Self.send(url, method: .GET), 405, "method not allowed"),

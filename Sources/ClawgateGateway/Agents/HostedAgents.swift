@@ -37,11 +37,15 @@ final class HostedAgents: Sendable {
         self.logger = logger
         var configuration = HTTPClient.Configuration()
         configuration.timeout.connect = .milliseconds(Int64(settings.timeouts.connectMs))
-        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
+        // 64 connections per upstream host in all, shared out between the per-loop clients.
+        let loops = Array(MultiThreadedEventLoopGroup.singleton.makeIterator()).count
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(8, 64 / max(1, loops))
         configuration.decompression = .enabled(limit: .ratio(20))
         // No distributed tracing is bootstrapped; without this AsyncHTTPClient still builds a
         // (no-op) span and its attributes for every model request (~3 % of a proxied chat's CPU).
         configuration.tracing.tracer = nil
+        // The group the HTTP server runs on (Hummingbird's default), so each connection's loop
+        // has a client of its own.
         self.httpClients = ModelHTTPClients(perLoopOf: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
         self.metrics = metrics
         let router = ModelRouter(

@@ -89,6 +89,9 @@ struct OpenAIRequest: Sendable {
         }
     }
 
+    /// Bodies above this are parsed off the connection's event loop.
+    static let largeBodyBytes = 256 * 1024
+
     static func readBody(_ request: Request, limit: Int) async throws(OpenAIError) -> [String: JSONValue] {
         if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > limit { throw OpenAIError.tooLarge(limit) }
         let buffer: ByteBuffer
@@ -101,7 +104,15 @@ struct OpenAIRequest: Sendable {
         }
         let value: JSONValue
         do {
-            value = try buffer.withUnsafeReadableBytes { try JSONCoding.jsonValue(from: $0) }
+            if buffer.readableBytes > largeBodyBytes {
+                // Tens of milliseconds of parsing: on the pool, not on the connection's event
+                // loop, whose other sockets would wait for it.
+                value = try await withTaskExecutorPreference(globalConcurrentExecutor) {
+                    try buffer.withUnsafeReadableBytes { try JSONCoding.jsonValue(from: $0) }
+                }
+            } else {
+                value = try buffer.withUnsafeReadableBytes { try JSONCoding.jsonValue(from: $0) }
+            }
         } catch {
             throw OpenAIError.invalidRequest("the body is not valid JSON: \(JSONCoding.describe(error))")
         }

@@ -1,4 +1,5 @@
 import ClawgateModels
+import ClawgateSupport
 import HTTPTypes
 import HummingbirdCore
 import Logging
@@ -99,7 +100,7 @@ struct GatewayChildChannel: ServerChildChannel, HTTPChannelHandler {
                 return
             case .notUpgraded(let http):
                 // The connection's requests, and the tasks they start, run on its loop.
-                let executor = EventLoopTaskExecutor(value.channel.eventLoop)
+                let executor = EventLoopTaskExecutor(loop: value.channel.eventLoop)
                 await withTaskExecutorPreference(executor) {
                     await TaskAffinity.$executor.withValue(executor) {
                         await handleHTTP(asyncChannel: http, logger: logger)
