@@ -115,9 +115,9 @@ public final class AgentRuntime: Sendable {
             // A run that writes a transcript (fsync) runs on the cooperative pool, and so do the
             // tasks it starts: an idle default actor (the session store) runs on the executor
             // its first caller prefers, so no caller of it may prefer an event loop.
-            let persists = executor.persists
-            let task = Task(executorPreference: persists ? nil : TaskAffinity.executor) { [weak self] in
-                await TaskAffinity.$executor.withValue(persists ? nil : TaskAffinity.executor) {
+            let affinity = executor.persists ? nil : TaskAffinity.executor
+            let task = Task(executorPreference: affinity) { [weak self] in
+                await TaskAffinity.$executor.withValue(affinity) {
                     await previous?.value
                     await self?.execute(executor, observer: observer)
                 }

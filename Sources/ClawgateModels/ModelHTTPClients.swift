@@ -12,15 +12,13 @@ import NIOPosix
 public struct ModelHTTPClients: Sendable {
     private let byLoop: [ObjectIdentifier: HTTPClient]
     private let group: any EventLoopGroup
-    private let first: HTTPClient
-    /// Every client, e.g. to shut them down.
+    /// Every client (never empty), e.g. to shut them down.
     public let all: [HTTPClient]
 
     /// One shared client.
     public init(_ client: HTTPClient) {
         self.byLoop = [:]
         self.group = client.eventLoopGroup
-        self.first = client
         self.all = [client]
     }
 
@@ -35,17 +33,17 @@ public struct ModelHTTPClients: Sendable {
         }
         self.byLoop = byLoop
         self.group = group
-        self.first = all.first ?? HTTPClient(eventLoopGroup: group, configuration: configuration)
-        self.all = all.isEmpty ? [first] : all
+        // A group has at least one loop; the fallback only keeps `all` non-empty by construction.
+        self.all = all.isEmpty ? [HTTPClient(eventLoopGroup: group, configuration: configuration)] : all
     }
 
     /// The client of the loop the caller runs on; from elsewhere, the next loop's (round robin).
     public var current: HTTPClient {
-        guard !byLoop.isEmpty else { return first }
+        guard !byLoop.isEmpty else { return all[0] }
         if let loop = MultiThreadedEventLoopGroup.currentEventLoop, let client = byLoop[ObjectIdentifier(loop)] {
             return client
         }
-        return byLoop[ObjectIdentifier(group.next())] ?? first
+        return byLoop[ObjectIdentifier(group.next())] ?? all[0]
     }
 
     /// Shuts every client down, also after one failed; throws the first failure.

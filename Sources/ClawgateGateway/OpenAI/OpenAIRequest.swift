@@ -104,14 +104,11 @@ struct OpenAIRequest: Sendable {
         }
         let value: JSONValue
         do {
-            if buffer.readableBytes > largeBodyBytes {
-                // Tens of milliseconds of parsing: on the pool, not on the connection's event
-                // loop, whose other sockets would wait for it.
-                value = try await withTaskExecutorPreference(globalConcurrentExecutor) {
-                    try buffer.withUnsafeReadableBytes { try JSONCoding.jsonValue(from: $0) }
-                }
-            } else {
-                value = try buffer.withUnsafeReadableBytes { try JSONCoding.jsonValue(from: $0) }
+            // A large body is tens of milliseconds of parsing: on the pool, not on the
+            // connection's event loop, whose other sockets would wait for it (nil: stay).
+            let executor: (any TaskExecutor)? = buffer.readableBytes > largeBodyBytes ? globalConcurrentExecutor : nil
+            value = try await withTaskExecutorPreference(executor) {
+                try buffer.withUnsafeReadableBytes { try JSONCoding.jsonValue(from: $0) }
             }
         } catch {
             throw OpenAIError.invalidRequest("the body is not valid JSON: \(JSONCoding.describe(error))")
